@@ -1,0 +1,42 @@
+"""The Dagster code location: `dagster dev -m orchestration.definitions` or `journey ui`."""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.dbt import journey_dbt_models
+from orchestration.defs.ingestion import build_ingestion
+from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.publishing import published_marts
+from orchestration.defs.resources import Warehouse
+from orchestration.defs.schedules import build_daily_job, build_daily_schedule
+from orchestration.project import dbt_executable, dbt_project
+from orchestration.settings import Settings
+
+# Single-run backfills (one run over a range of days) are the documented way to run
+# partitioned dbt assets; the parameter is labelled beta.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    partitions_def = daily_partitions(settings)
+    ingestion_assets, reconciliation_checks = build_ingestion(partitions_def)
+    daily_job = build_daily_job(partitions_def)
+    return dg.Definitions(
+        assets=[*ingestion_assets, journey_dbt_models, published_marts],
+        asset_checks=reconciliation_checks,
+        jobs=[daily_job],
+        schedules=[build_daily_schedule(daily_job)],
+        resources={
+            "warehouse": Warehouse(),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

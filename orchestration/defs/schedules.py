@@ -1,0 +1,24 @@
+"""The daily job and its schedule: yesterday's partition, in the reporting time zone."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+DAILY_JOB_NAME = "daily_journey"
+
+
+def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        DAILY_JOB_NAME,
+        selection=dg.AssetSelection.all(),
+        partitions_def=partitions_def,
+        description=(
+            "Load the landing partitions, build and test every dbt model, then publish the "
+            "marts for BI."
+        ),
+    )
+
+
+def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    # Runs at 03:00 reporting time for the partition that ended at midnight (yesterday).
+    return dg.build_schedule_from_partitioned_job(job, hour_of_day=3, minute_of_hour=0)

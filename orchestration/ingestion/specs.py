@@ -1,0 +1,379 @@
+"""What each landing entity must look like: the validation rules of sources.md as data.
+
+Every rule becomes a SQL predicate that is true when a record breaks it; the loader
+evaluates all of them in DuckDB at once and keeps every reason a record fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldKind = Literal["string", "timestamp", "epoch", "date", "amount", "count", "boolean", "score"]
+
+HOURS_AFTER_DT_ALLOWED = 48
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record. `path` is its JSON path (dotted for nested objects)."""
+
+    path: str
+    kind: FieldKind = "string"
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    source: str
+    entity: str
+    format: Literal["jsonl", "csv"]
+    fields: tuple[Field, ...]
+    # (reason, SQL predicate over the extracted fields that is true when the record is bad)
+    record_rules: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def table(self) -> str:
+        return f"{self.source}_{self.entity}"
+
+    @property
+    def csv_columns(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.fields)
+
+
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
+EMAIL_EVENTS = (
+    "processed",
+    "deferred",
+    "delivered",
+    "open",
+    "click",
+    "bounce",
+    "dropped",
+    "spamreport",
+    "unsubscribe",
+    "group_unsubscribe",
+    "group_resubscribe",
+)
+AD_PLATFORMS = ("google_ads", "meta_ads", "microsoft_ads", "linkedin_ads", "tiktok_ads")
+
+
+def _col(path: str) -> str:
+    """The SQL name of an extracted field (`context.page.url` -> `f_context_page_url`)."""
+    return "f_" + path.replace(".", "_")
+
+
+WEB_EVENTS = EntitySpec(
+    source="web",
+    entity="events",
+    format="jsonl",
+    fields=(
+        Field("messageId", required=True),
+        Field("type", required=True, allowed=("page", "track", "identify")),
+        Field("event"),
+        Field("anonymousId"),
+        Field("userId"),
+        Field("timestamp", "timestamp", required=True),
+        Field("receivedAt", "timestamp"),
+    ),
+    record_rules=(
+        (
+            "neither anonymousId nor userId",
+            f"{_col('anonymousId')} is null and {_col('userId')} is null",
+        ),
+        ("track message without event", f"{_col('type')} = 'track' and {_col('event')} is null"),
+    ),
+)
+
+EMAIL_EVENTS_SPEC = EntitySpec(
+    source="email",
+    entity="events",
+    format="jsonl",
+    fields=(
+        Field("sg_event_id", required=True),
+        Field("sg_message_id", required=True),
+        Field("email", required=True),
+        Field("timestamp", "epoch", required=True),
+        Field("event", required=True, allowed=EMAIL_EVENTS),
+        Field("sg_machine_open", "boolean"),
+        Field("type", allowed=("bounce", "blocked")),
+    ),
+)
+
+CRM_CONTACTS = EntitySpec(
+    source="crm",
+    entity="contacts",
+    format="csv",
+    fields=(
+        Field("contact_id", required=True),
+        Field("email"),
+        Field("first_name"),
+        Field("last_name"),
+        Field("phone"),
+        Field("country"),
+        Field("lifecycle_stage", allowed=LIFECYCLE_STAGES),
+        Field("original_source"),
+        Field("marketing_opt_in", "boolean"),
+        Field("merged_into_contact_id"),
+        Field("created_at", "timestamp"),
+        Field("updated_at", "timestamp", required=True),
+    ),
+)
+
+CRM_ORDERS = EntitySpec(
+    source="crm",
+    entity="orders",
+    format="csv",
+    fields=(
+        Field("order_id", required=True),
+        Field("contact_id"),
+        Field("email"),
+        Field("ordered_at", "timestamp", required=True),
+        Field("status", required=True, allowed=("completed", "refunded", "cancelled")),
+        Field("currency"),
+        Field("subtotal", "amount"),
+        Field("discount", "amount"),
+        Field("shipping", "amount"),
+        Field("tax", "amount"),
+        Field("total", "amount", required=True),
+        Field("discount_code"),
+        Field("items_count", "count"),
+        Field("updated_at", "timestamp", required=True),
+    ),
+    record_rules=(
+        (
+            "order with neither contact_id nor email",
+            f"{_col('contact_id')} is null and {_col('email')} is null",
+        ),
+    ),
+)
+
+CRM_TICKETS = EntitySpec(
+    source="crm",
+    entity="tickets",
+    format="csv",
+    fields=(
+        Field("ticket_id", required=True),
+        Field("contact_id"),
+        Field("email"),
+        Field("created_at", "timestamp", required=True),
+        Field("closed_at", "timestamp"),
+        Field("status", allowed=("open", "pending", "closed")),
+        Field("channel", allowed=("email", "chat", "phone", "web_form")),
+        Field(
+            "category",
+            allowed=(
+                "shipping",
+                "billing",
+                "product_quality",
+                "returns",
+                "account",
+                "technical",
+                "other",
+            ),
+        ),
+        Field("priority", allowed=("low", "medium", "high", "urgent")),
+        Field("subject"),
+        Field("updated_at", "timestamp", required=True),
+    ),
+)
+
+CRM_SURVEYS = EntitySpec(
+    source="crm",
+    entity="surveys",
+    format="csv",
+    fields=(
+        Field("response_id", required=True),
+        Field("contact_id"),
+        Field("email"),
+        Field("submitted_at", "timestamp", required=True),
+        Field("survey_type", required=True, allowed=("nps", "csat")),
+        Field("score", "score", required=True),
+        Field("touchpoint", allowed=("post_purchase", "support", "onboarding", "website")),
+        Field("comment"),
+        Field("updated_at", "timestamp", required=True),
+    ),
+    record_rules=(
+        (
+            "score outside its survey's scale (nps 0-10, csat 1-5)",
+            f"try_cast({_col('score')} as double) is not null and ("
+            f"try_cast({_col('score')} as double) <> floor(try_cast({_col('score')} as double))"
+            f" or ({_col('survey_type')} = 'nps'"
+            f" and try_cast({_col('score')} as double) not between 0 and 10)"
+            f" or ({_col('survey_type')} = 'csat'"
+            f" and try_cast({_col('score')} as double) not between 1 and 5))",
+        ),
+    ),
+)
+
+CRM_ACTIVITIES = EntitySpec(
+    source="crm",
+    entity="activities",
+    format="csv",
+    fields=(
+        Field("activity_id", required=True),
+        Field("contact_id"),
+        Field("type", allowed=("call", "meeting", "chat", "note")),
+        Field("occurred_at", "timestamp", required=True),
+        Field("updated_at", "timestamp", required=True),
+    ),
+)
+
+ADS_SPEND = EntitySpec(
+    source="ads",
+    entity="spend",
+    format="csv",
+    fields=(
+        Field("date", "date", required=True),
+        Field("platform", required=True, allowed=AD_PLATFORMS),
+        Field("campaign_id", required=True),
+        Field("campaign_name"),
+        Field("utm_source"),
+        Field("utm_medium"),
+        Field("utm_campaign"),
+        Field("impressions", "count"),
+        Field("clicks", "count"),
+        Field("spend", "amount", required=True),
+        Field("currency"),
+    ),
+)
+
+PRIVACY_ERASURE_REQUESTS = EntitySpec(
+    source="privacy",
+    entity="erasure_requests",
+    format="csv",
+    fields=(
+        Field("request_id", required=True),
+        Field("email", required=True),
+        Field("requested_at", "timestamp", required=True),
+    ),
+)
+
+ENTITY_SPECS: tuple[EntitySpec, ...] = (
+    WEB_EVENTS,
+    EMAIL_EVENTS_SPEC,
+    CRM_CONTACTS,
+    CRM_ORDERS,
+    CRM_TICKETS,
+    CRM_SURVEYS,
+    CRM_ACTIVITIES,
+    ADS_SPEND,
+    PRIVACY_ERASURE_REQUESTS,
+)
+
+
+def spec_for(source: str, entity: str) -> EntitySpec:
+    for spec in ENTITY_SPECS:
+        if (spec.source, spec.entity) == (source, entity):
+            return spec
+    raise KeyError(f"no landing entity {source}/{entity}")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def field_rules(spec: EntitySpec) -> list[tuple[str, str]]:
+    """(reason SQL expression, predicate) pairs for every field rule of `spec`.
+
+    The reason is a SQL expression so that it can quote the offending value.
+    """
+    rules: list[tuple[str, str]] = []
+    for fld in spec.fields:
+        col = _col(fld.path)
+        shown = f"'''' || left({col}, 60) || ''''"
+        if fld.required:
+            rules.append((_quote(f"missing {fld.path}"), f"{col} is null"))
+        if fld.allowed:
+            allowed = ", ".join(_quote(v) for v in fld.allowed)
+            rules.append(
+                (
+                    f"{_quote(f'{fld.path} ')} || {shown} || {_quote(' is not one of: ')}"
+                    f" || {_quote(', '.join(fld.allowed))}",
+                    f"{col} is not null and {col} not in ({allowed})",
+                )
+            )
+        if fld.kind == "timestamp":
+            parsed = f"try_cast({col} as timestamptz)"
+            rules.append(
+                (
+                    f"{_quote(f'unparseable timestamp in {fld.path}: ')} || {shown}",
+                    f"{col} is not null and {parsed} is null",
+                )
+            )
+            rules.append(
+                (
+                    f"{_quote(f'{fld.path} ')} || {shown} || "
+                    f"{_quote(f' is more than {HOURS_AFTER_DT_ALLOWED} hours after its file day ')}"
+                    " || cast(dt as varchar)",
+                    f"{parsed} > cast(dt as timestamptz) + interval {HOURS_AFTER_DT_ALLOWED} hour",
+                )
+            )
+        elif fld.kind == "epoch":
+            parsed = f"try_cast({col} as bigint)"
+            rules.append(
+                (
+                    f"{_quote(f'unparseable epoch timestamp in {fld.path}: ')} || {shown}",
+                    f"{col} is not null and {parsed} is null",
+                )
+            )
+            rules.append(
+                (
+                    f"{_quote(f'{fld.path} ')} || {shown} || "
+                    f"{_quote(f' is more than {HOURS_AFTER_DT_ALLOWED} hours after its file day ')}"
+                    " || cast(dt as varchar)",
+                    f"to_timestamp({parsed}) > cast(dt as timestamptz)"
+                    f" + interval {HOURS_AFTER_DT_ALLOWED} hour",
+                )
+            )
+        elif fld.kind == "date":
+            rules.append(
+                (
+                    f"{_quote(f'unparseable date in {fld.path}: ')} || {shown}",
+                    f"{col} is not null and try_cast({col} as date) is null",
+                )
+            )
+        elif fld.kind in ("amount", "count", "score"):
+            number_type = "bigint" if fld.kind == "count" else "double"
+            parsed = f"try_cast({col} as {number_type})"
+            rules.append(
+                (
+                    f"{_quote(f'unparseable number in {fld.path}: ')} || {shown}",
+                    f"{col} is not null and {parsed} is null",
+                )
+            )
+            rules.append(
+                (
+                    f"{_quote(f'negative {fld.path}: ')} || {shown}",
+                    f"{parsed} < 0",
+                )
+            )
+        elif fld.kind == "boolean":
+            rules.append(
+                (
+                    f"{_quote(f'{fld.path} must be true or false, got ')} || {shown}",
+                    f"{col} is not null and lower({col}) not in ('true', 'false')",
+                )
+            )
+    rules.extend((_quote(reason), predicate) for reason, predicate in spec.record_rules)
+    return rules
+
+
+def extracted_columns(spec: EntitySpec) -> list[str]:
+    """SQL select-list items extracting every spec field from `record` as trimmed text."""
+    items = []
+    for fld in spec.fields:
+        json_path = "$." + ".".join(f'"{part}"' for part in fld.path.split("."))
+        extracted = f"json_extract_string(record, {_quote(json_path)})"
+        items.append(f"nullif(trim({extracted}), '') as {_col(fld.path)}")
+    return items

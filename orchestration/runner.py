@@ -1,0 +1,150 @@
+"""Run the daily job over a range of partitions in-process, and summarise what happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import dagster as dg
+import duckdb
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from orchestration.defs.schedules import DAILY_JOB_NAME
+from orchestration.settings import Settings
+
+HEADLINE_KPIS = (
+    ("sessions", "sum(sessions)", "{:,.0f}"),
+    ("orders", "sum(orders)", "{:,.0f}"),
+    ("net revenue", "sum(net_revenue)", "{:,.2f}"),
+    ("new customers", "sum(new_customers)", "{:,.0f}"),
+    ("ad spend", "sum(ad_spend)", "{:,.2f}"),
+    ("blended CAC", "sum(ad_spend) / nullif(sum(new_customers), 0)", "{:,.2f}"),
+    ("session conversion rate", "sum(converting_sessions) / nullif(sum(sessions), 0)", "{:.2%}"),
+)
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    failure: str | None = None
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+
+
+def run_pipeline(
+    settings: Settings,
+    first: dt.date,
+    last: dt.date,
+    instance: dg.DagsterInstance | None = None,
+) -> RunOutcome:
+    """Materialise the whole asset graph for the partitions first..last as one run."""
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    result = job.execute_in_process(
+        instance=instance or dg.DagsterInstance.get(),
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+        },
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
+    )
+    outcome = RunOutcome(success=result.success, run_id=result.run_id)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            outcome.checks_passed += 1
+        else:
+            outcome.checks_failed.append(
+                f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            )
+    if not result.success:
+        failures = [
+            f"step {event.step_key}: {_first_line(event.step_failure_data.error.message)}"
+            for event in result.all_events
+            if event.is_step_failure and event.step_failure_data.error is not None
+        ]
+        outcome.failure = failures[0] if failures else "see the Dagster log above"
+    return outcome
+
+
+def summarise(settings: Settings, outcome: RunOutcome, seconds: float) -> str:
+    lines = ["", f"== journey run {'succeeded' if outcome.success else 'FAILED'} in {seconds:.0f}s"]
+    if not settings.warehouse_path.exists():
+        return "\n".join(lines)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        lines += _load_summary(con)
+        failed = len(outcome.checks_failed)
+        lines.append(f"tests (asset checks): {outcome.checks_passed} passed, {failed} failed")
+        lines += [f"  failed: {name}" for name in outcome.checks_failed[:20]]
+        lines += _kpi_summary(con)
+    finally:
+        con.close()
+    bi = settings.published_dir / "bi.duckdb"
+    if outcome.success and bi.exists():
+        lines.append(f"published for BI: {bi} (read-only; select ... from marts.<table>)")
+        lines.append(f"                  {settings.published_dir / 'parquet'}/<table>.parquet")
+    return "\n".join(lines)
+
+
+def _load_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    try:
+        rows = con.execute(
+            """
+            select
+                source,
+                count(*) as files,
+                sum(records_read),
+                sum(records_loaded),
+                sum(records_rejected),
+                count(*) filter (where file_status = 'rejected'),
+                count(*) filter (where file_status = 'duplicate')
+            from raw.loaded_files
+            group by source
+            order by source
+            """
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    lines = [
+        "source     files   records read   loaded   rejected   files rejected / duplicate",
+    ]
+    for source, files, read, loaded, rejected, bad_files, duplicates in rows:
+        lines.append(
+            f"{source:<9} {files:>6} {read:>14,} {loaded:>8,} {rejected:>10,}   "
+            f"{bad_files} / {duplicates}"
+        )
+    lines.append("rejected records with their reasons: raw.rejected_records")
+    return lines
+
+
+def _kpi_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    try:
+        columns = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'marts' and table_name = 'kpi_daily'"
+            ).fetchall()
+        }
+        if not columns:
+            return []
+        values = con.execute(
+            "select " + ", ".join(expr for _, expr, _ in HEADLINE_KPIS) + " from marts.kpi_daily"
+        ).fetchone()
+    except duckdb.Error:
+        return []
+    lines = ["headline KPIs (all days):"]
+    for (label, _, fmt), value in zip(HEADLINE_KPIS, values, strict=True):
+        lines.append(f"  {label:<24} {fmt.format(value) if value is not None else 'n/a'}")
+    return lines

@@ -1,0 +1,79 @@
+"""Shared fixtures: every test gets its own landing folder and its own DuckDB file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.ingestion.loader import ensure_raw_schema, load_partition
+from orchestration.ingestion.specs import spec_for
+
+DAY = dt.date(2026, 3, 10)
+
+
+class Landing:
+    """Writes landing files in the contract's layout."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, source: str, entity: str, day: dt.date = DAY) -> Path:
+        folder = self.root / source / entity / f"dt={day.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def write_text(
+        self, source: str, entity: str, name: str, text: str, day: dt.date = DAY
+    ) -> Path:
+        path = self.folder(source, entity, day) / name
+        data = text.encode("utf-8")
+        path.write_bytes(gzip.compress(data, mtime=0) if name.endswith(".gz") else data)
+        return path
+
+    def write_jsonl(
+        self, source: str, entity: str, name: str, records: list, day: dt.date = DAY
+    ) -> Path:
+        lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+        return self.write_text(source, entity, name, "\n".join(lines) + "\n", day)
+
+    def write_csv(
+        self, source: str, entity: str, name: str, rows: list[dict], day: dt.date = DAY
+    ) -> Path:
+        header = list(spec_for(source, entity).csv_columns)
+        for row in rows:
+            header += [key for key in row if key not in header]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return self.write_text(source, entity, name, buffer.getvalue(), day)
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Landing:
+    return Landing(tmp_path / "landing")
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(tmp_path / "journey.duckdb"))
+    connection.execute("set TimeZone = 'UTC'")
+    ensure_raw_schema(connection)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def load(landing: Landing, con: duckdb.DuckDBPyConnection):
+    def _load(source: str, entity: str, day: dt.date = DAY):
+        return load_partition(con, landing.root, spec_for(source, entity), day)
+
+    return _load
