@@ -114,12 +114,9 @@ def _prepare_dagster_home(settings: Settings) -> Path:
 
 
 def _prepare_dbt_manifest() -> None:
-    from dagster_dbt import DbtCliResource
+    from orchestration.project import prepare_manifest
 
-    from orchestration.project import dbt_executable, dbt_project
-
-    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
-    dbt.cli(["parse", "--quiet"], target_path=Path("target"), raise_on_error=True).wait()
+    prepare_manifest()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

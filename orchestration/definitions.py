@@ -25,7 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions_def = daily_partitions(settings)
     ingestion_assets, reconciliation_checks = build_ingestion(partitions_def)
-    daily_job = build_daily_job(partitions_def)
+    daily_job = build_daily_job()
     return dg.Definitions(
         assets=[*ingestion_assets, journey_dbt_models, published_marts],
         asset_checks=reconciliation_checks,

@@ -12,6 +12,15 @@ dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT)
 dbt_project.prepare_if_dev()
 
 
+def prepare_manifest() -> Path:
+    """`dbt parse`: writes target/manifest.json, which the dbt assets are built from."""
+    from dagster_dbt import DbtCliResource
+
+    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt.cli(["parse", "--quiet"], target_path=Path("target"), raise_on_error=True).wait()
+    return dbt_project.manifest_path
+
+
 def dbt_executable() -> str:
     """The dbt installed beside this Python (works without an activated virtualenv)."""
     beside = Path(sys.executable).with_name("dbt")

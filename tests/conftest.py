@@ -77,3 +77,10 @@ def load(landing: Landing, con: duckdb.DuckDBPyConnection):
         return load_partition(con, landing.root, spec_for(source, entity), day)
 
     return _load
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The dbt assets are built from target/manifest.json: parse the project once."""
+    from orchestration.project import prepare_manifest
+
+    prepare_manifest()

@@ -7,11 +7,11 @@ import dagster as dg
 DAILY_JOB_NAME = "daily_journey"
 
 
-def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def build_daily_job() -> dg.UnresolvedAssetJobDefinition:
+    """Every asset; the daily partitions are inferred from the ingestion assets."""
     return dg.define_asset_job(
         DAILY_JOB_NAME,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions_def,
         description=(
             "Load the landing partitions, build and test every dbt model, then publish the "
             "marts for BI."

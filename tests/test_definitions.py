@@ -1,0 +1,76 @@
+"""The Dagster code location: what loads, what is scheduled, what is checked."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import build_definitions
+from orchestration.defs.schedules import DAILY_JOB_NAME
+from orchestration.ingestion.specs import ENTITY_SPECS
+from orchestration.settings import Settings
+
+
+@pytest.fixture
+def defs(tmp_path, landing) -> dg.Definitions:
+    landing.write_jsonl("web", "events", "part-0.jsonl", ["{}"])
+    settings = Settings(
+        landing_dir=landing.root, warehouse_dir=tmp_path / "wh", reporting_tz="Europe/Berlin"
+    )
+    return build_definitions(settings)
+
+
+def test_the_definitions_load_with_one_daily_job(defs):
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+
+    assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
+    assert job.partitions_def.get_first_partition_key() == "2026-03-10"
+    assert job.partitions_def.timezone == "Europe/Berlin"
+
+
+def test_the_daily_schedule_runs_yesterdays_partition_at_three_in_the_reporting_zone(defs):
+    [unresolved] = defs.schedules
+    schedule = defs.resolve_schedule_def(unresolved.name)
+
+    assert schedule.cron_schedule == "0 3 * * *"
+    assert schedule.execution_timezone == "Europe/Berlin"
+    assert schedule.job_name == DAILY_JOB_NAME
+
+
+def test_every_landing_entity_has_a_daily_partitioned_raw_asset_with_a_reconciliation_check(
+    defs,
+):
+    graph = defs.resolve_asset_graph()
+    for spec in ENTITY_SPECS:
+        key = dg.AssetKey(["raw", spec.table])
+        node = graph.get(key)
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+        assert dg.AssetCheckKey(key, "counts_reconcile") in graph.asset_check_keys
+
+
+def test_dbt_tests_appear_as_asset_checks_on_the_staging_models(defs):
+    graph = defs.resolve_asset_graph()
+    checked_models = {key.asset_key.path[-1] for key in graph.asset_check_keys}
+
+    staging = [key for key in graph.get_all_asset_keys() if key.path[-1].startswith("stg_")]
+
+    assert len(staging) >= len(ENTITY_SPECS)
+    assert {key.path[-1] for key in staging} <= checked_models
+
+
+def test_dbt_sources_are_the_ingestion_assets_so_the_graph_is_connected(defs):
+    graph = defs.resolve_asset_graph()
+
+    for spec in ENTITY_SPECS:
+        downstream = graph.get(dg.AssetKey(["raw", spec.table])).child_keys
+        assert any(key.path[-1].startswith(f"stg_{spec.source}__") for key in downstream), spec
+
+
+def test_the_publish_step_runs_after_every_dbt_model(defs):
+    graph = defs.resolve_asset_graph()
+    publish = graph.get(dg.AssetKey(["published", "bi_duckdb"]))
+    dbt_models = {
+        key for key in graph.get_all_asset_keys() if graph.get(key).group_name == "staging"
+    }
+
+    assert dbt_models <= set(publish.parent_keys)
