@@ -36,7 +36,13 @@ class RunOutcome:
 
 
 def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+    """The informative line of an error: for dbt, what dbt said rather than the wrapper."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    marker = "Errors parsed from dbt logs:"
+    if marker in lines:
+        parsed = lines[lines.index(marker) + 1 : lines.index(marker) + 3]
+        return "dbt: " + " ".join(parsed)
+    return lines[0] if lines else text
 
 
 def run_pipeline(
@@ -69,12 +75,21 @@ def run_pipeline(
             )
     if not result.success:
         failures = [
-            f"step {event.step_key}: {_first_line(event.step_failure_data.error.message)}"
+            f"step {event.step_key}: {_first_line(_error_text(event.step_failure_data.error))}"
             for event in result.all_events
             if event.is_step_failure and event.step_failure_data.error is not None
         ]
         outcome.failure = failures[0] if failures else "see the Dagster log above"
     return outcome
+
+
+def _error_text(error) -> str:
+    """The message of a serialised error and of the errors that caused it."""
+    texts = []
+    while error is not None:
+        texts.append(error.message)
+        error = error.cause
+    return "\n".join(texts)
 
 
 def summarise(settings: Settings, outcome: RunOutcome, seconds: float) -> str:

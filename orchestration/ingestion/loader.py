@@ -310,7 +310,8 @@ def load_file(
         return reject_whole_file(str(exc))
 
     sha = hashlib.sha256(content).hexdigest()
-    duplicate_of = _content_duplicate_of(con, spec, sha, rel)
+    # A file with no records (a header-only delta) is never anyone's duplicate.
+    duplicate_of = _content_duplicate_of(con, spec, sha, rel) if batch.num_rows else None
     if duplicate_of is not None:
         return record_file("duplicate", 0, 0, 0, duplicate_of=duplicate_of, sha=sha)
 
@@ -352,8 +353,8 @@ def load_partition(
         if folder.is_dir()
         else []
     )
-    # Files loaded before keep their place ahead of new ones, so that a copy delivered
-    # later under another name is the one recognised as the duplicate.
+    # Files loaded before keep their place ahead of new ones, and older files go before
+    # newer ones, so that a copy delivered later is the one recognised as the duplicate.
     loaded_before = {
         file
         for (file,) in con.execute(
@@ -364,7 +365,13 @@ def load_partition(
             [spec.source, spec.entity, day],
         ).fetchall()
     }
-    files.sort(key=lambda p: (p.relative_to(landing).as_posix() not in loaded_before, p.name))
+    files.sort(
+        key=lambda p: (
+            p.relative_to(landing).as_posix() not in loaded_before,
+            p.stat().st_mtime_ns,
+            p.name,
+        )
+    )
     con.execute("begin transaction")
     try:
         con.execute(f"delete from raw.{spec.table} where dt = ?", [day])

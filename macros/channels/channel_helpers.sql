@@ -1,0 +1,59 @@
+{#- Helpers of the channel macros (derive_traffic_source, classify_channel). -#}
+
+{#- The host of an absolute URL, lower-cased, without a leading `www.`, user info or port;
+    null for a null, relative or malformed URL. `android-app://com.example.app/...` gives
+    the app id, as browsers report app referrers that way. -#}
+{% macro url_host_without_www(url) -%}
+    {{ return(adapter.dispatch('url_host_without_www', 'journey')(url)) }}
+{%- endmacro %}
+
+{#- Two cheap regular expressions (the authority, then user info, `www.` and port removed)
+    run several times faster on DuckDB than one pattern with an optional user-info group. -#}
+{% macro default__url_host_without_www(url) -%}
+    nullif(regexp_replace(lower(regexp_extract({{ url }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)', 1)), '^([^@]*@)?(www\.)?|:[0-9]*$', '', 'g'), '')
+{%- endmacro %}
+
+
+{#- True when the URL's query string has the parameter with a non-empty value (`gclid`,
+    `msclkid`, `fbclid`); null for a null URL. A substring test runs first, so the regular
+    expression runs only on the few URLs that contain the name. -#}
+{% macro url_has_query_param(url, parameter) -%}
+    {{ return(adapter.dispatch('url_has_query_param', 'journey')(url, parameter)) }}
+{%- endmacro %}
+
+{% macro default__url_has_query_param(url, parameter) -%}
+    ({{ dbt.position("'" ~ parameter ~ "='", url) }} > 0 and {{ matches_regex(url, "'[?&]" ~ parameter ~ "=[^&#]'") }})
+{%- endmacro %}
+
+
+{#- True when `value` contains a match of the regular expression `pattern` (a search, not a
+    full match: anchor the pattern with ^...$ for an exact match); null when either is null. -#}
+{% macro matches_regex(value, pattern) -%}
+    {{ return(adapter.dispatch('matches_regex', 'journey')(value, pattern)) }}
+{%- endmacro %}
+
+{% macro default__matches_regex(value, pattern) -%}
+    regexp_matches({{ value }}, {{ pattern }})
+{%- endmacro %}
+
+
+{#- The list of the own site's hosts in the form url_host_without_www returns: from the
+    argument, else the `own_site_hosts` var (a list, or one host as a string). -#}
+{% macro own_site_hosts_normalised(own_site_hosts=none) -%}
+    {%- set hosts = own_site_hosts if own_site_hosts is not none
+        else var('own_site_hosts', ['www.example-shop.com', 'example-shop.com']) -%}
+    {%- if hosts is string -%}
+        {%- set hosts = [hosts] -%}
+    {%- endif -%}
+    {%- set normalised = [] -%}
+    {%- for host in hosts -%}
+        {%- set host = host | trim | lower -%}
+        {%- if host.startswith('www.') -%}
+            {%- set host = host[4:] -%}
+        {%- endif -%}
+        {%- if host and host not in normalised -%}
+            {%- do normalised.append(host) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(normalised) }}
+{%- endmacro %}

@@ -1,0 +1,199 @@
+"""The whole pipeline in-process on generated data: load, dbt build, checks, publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.ingestion.loader import landing_days
+from orchestration.ingestion.specs import ENTITY_SPECS
+from orchestration.runner import RunOutcome, run_pipeline
+from orchestration.sample_data import generate_landing
+from orchestration.settings import Settings
+
+START = dt.date(2026, 2, 1)
+DAYS = 14
+
+
+@dataclass
+class PipelineRun:
+    settings: Settings
+    manifest: dict
+    outcome: RunOutcome
+    instance: dg.DagsterInstance
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict:
+    """Every row of every table and view in the schemas (load times excluded)."""
+    relations = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in {schemas!r} order by all"
+    ).fetchall()
+    snapshot = {}
+    for schema, table in relations:
+        columns = [
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            if name != "loaded_at"
+        ]
+        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
+        snapshot[f"{schema}.{table}"] = con.execute(
+            f'select {select} from {schema}."{table}" order by all'
+        ).fetchall()
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
+    root = tmp_path_factory.mktemp("pipeline")
+    manifest = generate_landing(root / "landing", customers=800, days=DAYS, start=START, seed=7)
+    settings = Settings(
+        landing_dir=root / "landing", warehouse_dir=root / "warehouse", reporting_tz="UTC"
+    )
+    saved = {k: os.environ.get(k) for k in ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR")}
+    settings.export()
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        days = landing_days(settings.landing_dir)
+        outcome = run_pipeline(settings, days[0], days[-1], instance=instance)
+        yield PipelineRun(settings, manifest, outcome, instance)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_the_run_succeeds_with_every_asset_check_passing(pipeline):
+    assert pipeline.outcome.success, pipeline.outcome.failure
+    assert pipeline.outcome.checks_failed == []
+    assert pipeline.outcome.checks_passed > 50
+
+
+def test_every_landing_file_is_accounted_for_and_reconciles(pipeline):
+    with pipeline.connect() as con:
+        files = {
+            row[0]: row[1:]
+            for row in con.execute(
+                "select file, records_read, records_loaded, records_rejected, file_status "
+                "from raw.loaded_files"
+            ).fetchall()
+        }
+    expected = {f["file"]: f["records"] for f in pipeline.manifest["files"]}
+    broken = {f["file"] for f in pipeline.manifest["broken_files"]}
+    copies = {(f["file"], f["copy_of"]) for f in pipeline.manifest["duplicate_files"]}
+    assert copies, "the generator re-delivers a file"
+    assert set(files) == set(expected)
+    for copy, original in copies:
+        statuses = {files[copy][3], files[original][3]}
+        assert statuses == {"loaded", "duplicate"}, (copy, original)
+    duplicates = {file for file, values in files.items() if values[3] == "duplicate"}
+    assert len(duplicates) == len(copies)
+    for file, (read, loaded, rejected, status) in files.items():
+        assert read == loaded + rejected, file
+        if file in broken:
+            assert status == "rejected", file
+        elif file not in duplicates:
+            assert (status, read) == ("loaded", expected[file]), file
+
+
+def test_every_planted_malformed_record_is_rejected_at_its_file_and_line(pipeline):
+    with pipeline.connect() as con:
+        rejected = {
+            (file, line): reason
+            for file, line, reason in con.execute(
+                "select file, line, reason from raw.rejected_records where line is not null"
+            ).fetchall()
+        }
+    planted = {(p["file"], p["line"]): p["kind"] for p in pipeline.manifest["planted_rejections"]}
+    missing = {key: kind for key, kind in planted.items() if key not in rejected}
+    assert not missing
+    assert all(rejected[key] for key in planted)
+    unexpected = set(rejected) - set(planted)
+    assert not unexpected, "only planted records are rejected"
+
+
+def test_every_contract_entity_has_a_raw_table_and_a_staging_model_with_rows(pipeline):
+    with pipeline.connect() as con:
+        staging = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'staging'"
+            ).fetchall()
+        }
+        for spec in ENTITY_SPECS:
+            assert con.execute(f"select count(*) from raw.{spec.table}").fetchone()[0] > 0
+            model = f"stg_{spec.source}__{spec.entity}"
+            assert model in staging
+            assert con.execute(f"select count(*) from staging.{model}").fetchone()[0] > 0
+
+
+def test_staging_deduplicates_retried_web_messages(pipeline):
+    with pipeline.connect() as con:
+        raw_messages, distinct_messages = con.execute(
+            "select count(*), count(distinct record->>'$.messageId') from raw.web_events"
+        ).fetchone()
+        staged = con.execute("select count(*) from staging.stg_web__events").fetchone()[0]
+    assert raw_messages > distinct_messages, "the generator plants retried messages"
+    assert staged == distinct_messages
+
+
+def test_a_bi_tool_reads_every_published_mart_read_only(pipeline):
+    published = pipeline.settings.published_dir / "bi.duckdb"
+    with pipeline.connect() as con:
+        marts = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+    bi = duckdb.connect(str(published), read_only=True)
+    try:
+        tables = {
+            name
+            for (name,) in bi.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        assert tables == marts
+        for table in tables:
+            bi.execute(f"select * from marts.{table} limit 5").fetchall()
+    finally:
+        bi.close()
+    for table in marts:
+        assert (pipeline.settings.published_dir / "parquet" / f"{table}.parquet").exists()
+
+
+def test_running_the_same_partitions_again_changes_no_raw_or_staging_table(pipeline):
+    with pipeline.connect() as con:
+        before = _snapshot(con, ("raw", "staging"))
+    published = Path(pipeline.settings.published_dir / "bi.duckdb")
+    reader = duckdb.connect(str(published), read_only=True)
+
+    outcome = run_pipeline(
+        pipeline.settings,
+        START + dt.timedelta(days=2),
+        START + dt.timedelta(days=4),
+        instance=pipeline.instance,
+    )
+
+    assert outcome.success, outcome.failure
+    reader.execute("select count(*) from information_schema.tables").fetchall()
+    reader.close()
+    with pipeline.connect() as con:
+        assert _snapshot(con, ("raw", "staging")) == before
