@@ -197,3 +197,71 @@ def test_running_the_same_partitions_again_changes_no_raw_or_staging_table(pipel
     reader.close()
     with pipeline.connect() as con:
         assert _snapshot(con, ("raw", "staging")) == before
+
+
+JOURNEY_MARTS = (
+    "dim_customers",
+    "fct_sessions",
+    "fct_touchpoints",
+    "fct_journey_stages",
+    "fct_orders",
+)
+
+
+def test_the_journey_marts_are_built_and_published(pipeline):
+    bi = duckdb.connect(str(pipeline.settings.published_dir / "bi.duckdb"), read_only=True)
+    try:
+        for mart in JOURNEY_MARTS:
+            assert bi.execute(f"select count(*) from marts.{mart}").fetchone()[0] > 0, mart
+    finally:
+        bi.close()
+
+
+def test_a_customer_can_be_followed_from_an_anonymous_visit_to_a_purchase(pipeline):
+    with pipeline.connect() as con:
+        followed = con.execute(
+            """
+            select customers.customer_id
+            from marts.dim_customers as customers
+            inner join marts.fct_sessions as sessions
+                on customers.customer_id = sessions.customer_id
+            where
+                customers.orders_count > 0
+                and sessions.stitch_method = 'device_single_contact'
+                and sessions.started_at < customers.first_order_at
+            order by customers.customer_id
+            limit 1
+            """
+        ).fetchone()
+        assert followed, "a buyer whose earlier anonymous sessions were stitched retroactively"
+        [customer_id] = followed
+        stages = con.execute(
+            "select stage, entering_touchpoint_id from marts.fct_journey_stages "
+            "where customer_id = ? order by stage_order",
+            [customer_id],
+        ).fetchall()
+        types = {
+            row[0]
+            for row in con.execute(
+                "select touchpoint_type from marts.fct_touchpoints where customer_id = ?",
+                [customer_id],
+            ).fetchall()
+        }
+    assert [stage for stage, _ in stages][:4] == [
+        "awareness",
+        "consideration",
+        "decision",
+        "purchase",
+    ]
+    assert dict(stages)["purchase"].startswith("order:")
+    assert {"web_session", "order"} <= types
+
+
+def test_a_repeat_purchase_is_numbered_with_the_days_since_the_previous_one(pipeline):
+    with pipeline.connect() as con:
+        repeats = con.execute(
+            "select order_number, days_since_previous_order from marts.fct_orders "
+            "where order_number > 1"
+        ).fetchall()
+    assert repeats
+    assert all(days is not None and days >= 0 for _, days in repeats)

@@ -1,0 +1,109 @@
+with
+
+stage_rules as (
+
+    select * from {{ ref('journey_stage_rules') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('int_touchpoints_unioned') }}
+
+),
+
+web_events as (
+
+    select * from {{ ref('int_web_events_sessionized') }}
+
+),
+
+sessions_stitched as (
+
+    select * from {{ ref('int_sessions_stitched') }}
+
+),
+
+web_event_matches as (
+
+    select
+        sessions_stitched.customer_id,
+        stage_rules.stage,
+        stage_rules.stage_order,
+        web_events.event_at as qualified_at,
+        web_events.session_id as touchpoint_id
+    from web_events
+    inner join sessions_stitched
+        on web_events.session_id = sessions_stitched.session_id
+    inner join stage_rules
+        on
+            stage_rules.rule_type = 'web_event'
+            and web_events.event_name = stage_rules.match_value
+
+),
+
+touchpoint_matches as (
+
+    select
+        touchpoints.customer_id,
+        stage_rules.stage,
+        stage_rules.stage_order,
+        touchpoints.occurred_at as qualified_at,
+        touchpoints.touchpoint_id
+    from touchpoints
+    inner join stage_rules
+        on
+            (
+                stage_rules.rule_type = 'touchpoint'
+                and touchpoints.source_system = stage_rules.source_system
+                and touchpoints.touchpoint_type = stage_rules.touchpoint_type
+            )
+            or (
+                stage_rules.rule_type = 'crm_lifecycle'
+                and touchpoints.touchpoint_type = 'crm_lifecycle_change'
+                and touchpoints.source_record_id = stage_rules.match_value
+            )
+            or stage_rules.rule_type = 'any_touchpoint'
+
+),
+
+first_purchase as (
+
+    select
+        customer_id,
+        min(qualified_at) as purchased_at
+    from touchpoint_matches
+    where stage = 'purchase'
+    group by customer_id
+
+),
+
+after_purchase_matches as (
+
+    select
+        touchpoints.customer_id,
+        stage_rules.stage,
+        stage_rules.stage_order,
+        touchpoints.occurred_at as qualified_at,
+        touchpoints.touchpoint_id
+    from touchpoints
+    inner join first_purchase
+        on
+            touchpoints.customer_id = first_purchase.customer_id
+            and touchpoints.occurred_at > first_purchase.purchased_at
+    inner join stage_rules
+        on stage_rules.rule_type = 'any_touchpoint_after_purchase'
+
+),
+
+final as (
+
+    select * from web_event_matches
+    union all
+    select * from touchpoint_matches
+    union all
+    select * from after_purchase_matches
+
+)
+
+select * from final

@@ -1,0 +1,118 @@
+with
+
+stage_rules as (
+
+    select * from {{ ref('journey_stage_rules') }}
+
+),
+
+qualified_events as (
+
+    select * from {{ ref('int_stage_events_qualified') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('int_touchpoints_unioned') }}
+
+),
+
+stages as (
+
+    select distinct
+        stage,
+        stage_order
+    from stage_rules
+
+),
+
+first_qualified as (
+
+    select
+        customer_id,
+        stage,
+        stage_order,
+        qualified_at,
+        touchpoint_id
+    from qualified_events
+    qualify row_number() over (
+            partition by customer_id, stage
+            order by qualified_at, touchpoint_id
+        ) = 1
+
+),
+
+furthest_stage as (
+
+    select
+        customer_id,
+        max(stage_order) as furthest_stage_order
+    from first_qualified
+    group by customer_id
+
+),
+
+reached as (
+
+    select
+        furthest_stage.customer_id,
+        stages.stage,
+        stages.stage_order,
+        first_qualified.qualified_at,
+        first_qualified.touchpoint_id
+    from furthest_stage
+    inner join stages
+        on furthest_stage.furthest_stage_order >= stages.stage_order
+    left join first_qualified
+        on
+            furthest_stage.customer_id = first_qualified.customer_id
+            and stages.stage = first_qualified.stage
+
+),
+
+entered as (
+
+    -- entered_at(k) = min(first qualifying event of k, entered_at(k + 1)): the earliest
+    -- qualifying event of this stage or any later one, which also names the entering
+    -- touchpoint of an inferred stage.
+    select
+        customer_id,
+        stage,
+        stage_order,
+        qualified_at,
+        arg_min(
+            touchpoint_id,
+            case
+                when qualified_at is not null
+                    then { 'qualified_at': qualified_at, 'stage_order': stage_order }
+            end
+        ) over later_stages as entering_touchpoint_id,
+        min(qualified_at) over later_stages as entered_at
+    from reached
+    window later_stages as (
+        partition by customer_id
+        order by stage_order desc
+        rows between unbounded preceding and current row
+    )
+
+),
+
+final as (
+
+    select
+        entered.customer_id,
+        entered.stage,
+        entered.stage_order,
+        entered.entered_at,
+        coalesce(entered.qualified_at is null or entered.qualified_at > entered.entered_at, false)
+            as is_inferred,
+        entered.entering_touchpoint_id,
+        touchpoints.channel
+    from entered
+    left join touchpoints
+        on entered.entering_touchpoint_id = touchpoints.touchpoint_id
+
+)
+
+select * from final
