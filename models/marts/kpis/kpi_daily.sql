@@ -1,0 +1,173 @@
+with
+
+sessions as (
+
+    select * from {{ ref('fct_sessions') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+spend as (
+
+    select * from {{ ref('stg_ads__spend') }}
+
+),
+
+email_daily as (
+
+    select * from {{ ref('int_email_messages_daily') }}
+
+),
+
+survey_daily as (
+
+    select * from {{ ref('int_survey_scores_daily') }}
+
+),
+
+activity_days as (
+
+    select {{ to_reporting_date('started_at') }} as reporting_date from sessions
+    union all
+    select {{ to_reporting_date('ordered_at') }} as reporting_date from orders
+    union all
+    select spend_date as reporting_date from spend
+    union all
+    select reporting_date from email_daily
+    union all
+    select reporting_date from survey_daily
+
+),
+
+day_bounds as (
+
+    select
+        min(reporting_date) as first_day,
+        max(reporting_date) as last_day
+    from activity_days
+
+),
+
+calendar as (
+
+    select
+        cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date)
+            as reporting_date
+    from day_bounds
+
+),
+
+session_daily as (
+
+    select
+        {{ to_reporting_date('started_at') }} as reporting_date,
+        count(*) as sessions,
+        count(*) filter (where has_order) as converting_sessions
+    from sessions
+    group by reporting_date
+
+),
+
+non_cancelled_orders as (
+
+    select
+        *,
+        {{ to_reporting_date('ordered_at') }} as reporting_date
+    from orders
+    where status <> 'cancelled'
+
+),
+
+order_daily as (
+
+    select
+        reporting_date,
+        count(*) as orders,
+        sum(net_revenue) as net_revenue,
+        count(*) filter (where order_number = 1) as new_customers,
+        count(*) filter (where order_number = 2) as new_repeat_customers
+    from non_cancelled_orders
+    group by reporting_date
+
+),
+
+spend_daily as (
+
+    select
+        spend_date as reporting_date,
+        sum(spend) as ad_spend
+    from spend
+    group by spend_date
+
+),
+
+joined as (
+
+    select
+        calendar.reporting_date as date,  -- noqa: RF04
+        coalesce(session_daily.sessions, 0) as sessions,
+        coalesce(session_daily.converting_sessions, 0) as converting_sessions,
+        coalesce(order_daily.orders, 0) as orders,
+        coalesce(order_daily.net_revenue, 0) as net_revenue,
+        coalesce(order_daily.new_customers, 0) as new_customers,
+        coalesce(spend_daily.ad_spend, 0) as ad_spend,
+        sum(coalesce(order_daily.new_customers, 0)) over to_date as customers_with_orders_to_date,
+        sum(coalesce(order_daily.new_repeat_customers, 0)) over to_date
+            as repeat_customers_to_date,
+        coalesce(email_daily.emails_delivered, 0) as emails_delivered,
+        coalesce(email_daily.unique_opens, 0) as unique_opens,
+        coalesce(email_daily.unique_clicks, 0) as unique_clicks,
+        coalesce(survey_daily.nps_responses, 0) as nps_responses,
+        coalesce(survey_daily.nps_promoters, 0) as nps_promoters,
+        coalesce(survey_daily.nps_detractors, 0) as nps_detractors,
+        coalesce(survey_daily.csat_responses, 0) as csat_responses,
+        coalesce(survey_daily.csat_satisfied, 0) as csat_satisfied
+    from calendar
+    left join session_daily on calendar.reporting_date = session_daily.reporting_date
+    left join order_daily on calendar.reporting_date = order_daily.reporting_date
+    left join spend_daily on calendar.reporting_date = spend_daily.reporting_date
+    left join email_daily on calendar.reporting_date = email_daily.reporting_date
+    left join survey_daily on calendar.reporting_date = survey_daily.reporting_date
+    window to_date as (order by calendar.reporting_date rows unbounded preceding)
+
+),
+
+final as (
+
+    select
+        date,
+        sessions,
+        converting_sessions,
+        converting_sessions / nullif(sessions, 0) as session_conversion_rate,
+        orders,
+        cast(net_revenue as decimal(18, 2)) as net_revenue,
+        cast(net_revenue / nullif(orders, 0) as double) as average_order_value,
+        new_customers,
+        cast(ad_spend as decimal(18, 2)) as ad_spend,
+        cast(ad_spend / nullif(new_customers, 0) as double) as blended_cac,
+        cast(customers_with_orders_to_date as bigint) as customers_with_orders_to_date,
+        cast(repeat_customers_to_date as bigint) as repeat_customers_to_date,
+        repeat_customers_to_date / nullif(customers_with_orders_to_date, 0)
+            as repeat_purchase_rate,
+        emails_delivered,
+        unique_opens,
+        unique_clicks,
+        unique_opens / nullif(emails_delivered, 0) as email_open_rate,
+        unique_clicks / nullif(emails_delivered, 0) as email_click_rate,
+        nps_responses,
+        nps_promoters,
+        nps_detractors,
+        100.0 * (nps_promoters - nps_detractors) / nullif(nps_responses, 0) as nps,
+        csat_responses,
+        csat_satisfied,
+        100.0 * csat_satisfied / nullif(csat_responses, 0) as csat
+    from joined
+
+)
+
+select * from final
