@@ -7,10 +7,12 @@ import warnings
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt import journey_dbt_models
+from orchestration.defs.attribution import markov_removal_effects
+from orchestration.defs.clv import clv_model
+from orchestration.defs.dbt import build_dbt_assets
 from orchestration.defs.ingestion import build_ingestion
 from orchestration.defs.partitions import daily_partitions
-from orchestration.defs.publishing import published_marts
+from orchestration.defs.publishing import build_publishing_asset
 from orchestration.defs.resources import Warehouse
 from orchestration.defs.schedules import build_daily_job, build_daily_schedule
 from orchestration.project import dbt_executable, dbt_project
@@ -25,9 +27,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions_def = daily_partitions(settings)
     ingestion_assets, reconciliation_checks = build_ingestion(partitions_def)
+    dbt_assets = build_dbt_assets(partitions_def)
+    python_models = [markov_removal_effects, clv_model]
+    modelled = [key for assets in (*dbt_assets, *python_models) for key in assets.keys]
     daily_job = build_daily_job()
     return dg.Definitions(
-        assets=[*ingestion_assets, journey_dbt_models, published_marts],
+        assets=[*ingestion_assets, *dbt_assets, *python_models, build_publishing_asset(modelled)],
         asset_checks=reconciliation_checks,
         jobs=[daily_job],
         schedules=[build_daily_schedule(daily_job)],

@@ -12,9 +12,32 @@ dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT)
 dbt_project.prepare_if_dev()
 
 
+# What the manifest is parsed from: when none of it changed, the manifest is current.
+PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")
+
+
+def manifest_is_current() -> bool:
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    for name in PROJECT_INPUTS:
+        path = REPO_ROOT / name
+        paths = path.rglob("*") if path.is_dir() else [path]
+        if any(p.stat().st_mtime > built for p in paths if p.exists()):
+            return False
+    return True
+
+
 def prepare_manifest() -> Path:
-    """`dbt parse`: writes target/manifest.json, which the dbt assets are built from."""
+    """`dbt parse`: writes target/manifest.json, which the dbt assets are built from.
+
+    Skipped when the manifest is newer than every file of the dbt project (the graph
+    cannot have changed); each `dbt build` parses again for its own compilation."""
     from dagster_dbt import DbtCliResource
+
+    if manifest_is_current():
+        return dbt_project.manifest_path
 
     dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
     dbt.cli(["parse", "--quiet"], target_path=Path("target"), raise_on_error=True).wait()

@@ -32,10 +32,22 @@ def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [name for (name,) in rows]
 
 
+def remove_unfinished_copies(published_dir: Path) -> list[Path]:
+    """Delete the staged files of a publish that was killed before its swap."""
+    leftovers = [
+        *published_dir.glob(".bi-*.duckdb*"),
+        *(published_dir / "parquet").glob(".*.parquet"),
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
 def publish_marts(con: duckdb.DuckDBPyConnection, published_dir: Path) -> list[str]:
     """Copy every table and view of `marts` into the published files; returns the tables."""
     parquet_dir = published_dir / "parquet"
     parquet_dir.mkdir(parents=True, exist_ok=True)
+    remove_unfinished_copies(published_dir)
     tables = mart_tables(con)
     token = uuid.uuid4().hex
     staging_db = published_dir / f".bi-{token}.duckdb"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -14,6 +15,10 @@ from dagster._core.storage.tags import (
 
 from orchestration.defs.schedules import DAILY_JOB_NAME
 from orchestration.settings import Settings
+
+# The process id of the `journey run` that executes a run, so a later one can tell a
+# run whose process died from one still in progress.
+PID_TAG = "journey/pid"
 
 HEADLINE_KPIS = (
     ("sessions", "sum(sessions)", "{:,.0f}"),
@@ -56,11 +61,14 @@ def run_pipeline(
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def(DAILY_JOB_NAME)
+    instance = instance or dg.DagsterInstance.get()
+    recover_interrupted_runs(instance)
     result = job.execute_in_process(
-        instance=instance or dg.DagsterInstance.get(),
+        instance=instance,
         tags={
             ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
             ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+            PID_TAG: str(os.getpid()),
         },
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,
@@ -81,6 +89,37 @@ def run_pipeline(
         ]
         outcome.failure = failures[0] if failures else "see the Dagster log above"
     return outcome
+
+
+def _process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark runs of `journey run` whose process died (killed, machine lost) as failed.
+
+    A killed run stays "started" in Dagster's run storage and keeps its slot in the
+    warehouse pool, so the next run would wait for it forever. The warehouse itself needs
+    no repair: every load, model and publish step commits atomically, and the next run
+    redoes whatever did not commit."""
+    recovered = []
+    unfinished = instance.get_runs(
+        filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING])
+    )
+    for run in unfinished:
+        pid = run.tags.get(PID_TAG)
+        if pid is None or _process_is_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, "the process running it died; recovered by the next run")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        recovered.append(run.run_id)
+    return recovered
 
 
 def _error_text(error) -> str:

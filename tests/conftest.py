@@ -7,14 +7,26 @@ import datetime as dt
 import gzip
 import io
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from support import (
+    PIPELINE_CUSTOMERS,
+    PIPELINE_DAYS,
+    PIPELINE_SEED,
+    PIPELINE_START,
+    PipelineRun,
+)
 
-from orchestration.ingestion.loader import ensure_raw_schema, load_partition
+from orchestration.ingestion.loader import ensure_raw_schema, landing_days, load_partition
 from orchestration.ingestion.specs import spec_for
+from orchestration.runner import run_pipeline
+from orchestration.sample_data import generate_landing
+from orchestration.settings import Settings
 
 DAY = dt.date(2026, 3, 10)
 
@@ -84,3 +96,32 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from orchestration.project import prepare_manifest
 
     prepare_manifest()
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
+    """One in-process run of the whole pipeline over every day of a generated landing."""
+    root = tmp_path_factory.mktemp("pipeline")
+    manifest = generate_landing(
+        root / "landing",
+        customers=PIPELINE_CUSTOMERS,
+        days=PIPELINE_DAYS,
+        start=PIPELINE_START,
+        seed=PIPELINE_SEED,
+    )
+    settings = Settings(
+        landing_dir=root / "landing", warehouse_dir=root / "warehouse", reporting_tz="UTC"
+    )
+    saved = {k: os.environ.get(k) for k in ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR")}
+    settings.export()
+    instance = dg.DagsterInstance.ephemeral()
+    try:
+        days = landing_days(settings.landing_dir)
+        outcome = run_pipeline(settings, days[0], days[-1], instance=instance)
+        yield PipelineRun(settings, manifest, outcome, instance)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -4,79 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+import subprocess
 from pathlib import Path
 
-import dagster as dg
 import duckdb
-import pytest
+from support import PIPELINE_START, snapshot
 
-from orchestration.ingestion.loader import landing_days
 from orchestration.ingestion.specs import ENTITY_SPECS
-from orchestration.runner import RunOutcome, run_pipeline
-from orchestration.sample_data import generate_landing
-from orchestration.settings import Settings
-
-START = dt.date(2026, 2, 1)
-DAYS = 14
-
-
-@dataclass
-class PipelineRun:
-    settings: Settings
-    manifest: dict
-    outcome: RunOutcome
-    instance: dg.DagsterInstance
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.settings.warehouse_path), read_only=True)
-
-
-def _snapshot(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict:
-    """Every row of every table and view in the schemas (load times excluded)."""
-    relations = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        f"where table_schema in {schemas!r} order by all"
-    ).fetchall()
-    snapshot = {}
-    for schema, table in relations:
-        columns = [
-            name
-            for (name,) in con.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if name != "loaded_at"
-        ]
-        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
-        snapshot[f"{schema}.{table}"] = con.execute(
-            f'select {select} from {schema}."{table}" order by all'
-        ).fetchall()
-    return snapshot
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
-    root = tmp_path_factory.mktemp("pipeline")
-    manifest = generate_landing(root / "landing", customers=800, days=DAYS, start=START, seed=7)
-    settings = Settings(
-        landing_dir=root / "landing", warehouse_dir=root / "warehouse", reporting_tz="UTC"
-    )
-    saved = {k: os.environ.get(k) for k in ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR")}
-    settings.export()
-    instance = dg.DagsterInstance.ephemeral()
-    try:
-        days = landing_days(settings.landing_dir)
-        outcome = run_pipeline(settings, days[0], days[-1], instance=instance)
-        yield PipelineRun(settings, manifest, outcome, instance)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+from orchestration.project import REPO_ROOT, dbt_executable
+from orchestration.runner import run_pipeline
 
 
 def test_the_run_succeeds_with_every_asset_check_passing(pipeline):
@@ -181,14 +117,14 @@ def test_a_bi_tool_reads_every_published_mart_read_only(pipeline):
 
 def test_running_the_same_partitions_again_changes_no_raw_or_staging_table(pipeline):
     with pipeline.connect() as con:
-        before = _snapshot(con, ("raw", "staging"))
+        before = snapshot(con, ("raw", "staging"))
     published = Path(pipeline.settings.published_dir / "bi.duckdb")
     reader = duckdb.connect(str(published), read_only=True)
 
     outcome = run_pipeline(
         pipeline.settings,
-        START + dt.timedelta(days=2),
-        START + dt.timedelta(days=4),
+        PIPELINE_START + dt.timedelta(days=2),
+        PIPELINE_START + dt.timedelta(days=4),
         instance=pipeline.instance,
     )
 
@@ -196,7 +132,7 @@ def test_running_the_same_partitions_again_changes_no_raw_or_staging_table(pipel
     reader.execute("select count(*) from information_schema.tables").fetchall()
     reader.close()
     with pipeline.connect() as con:
-        assert _snapshot(con, ("raw", "staging")) == before
+        assert snapshot(con, ("raw", "staging")) == before
 
 
 JOURNEY_MARTS = (
@@ -265,3 +201,25 @@ def test_a_repeat_purchase_is_numbered_with_the_days_since_the_previous_one(pipe
         ).fetchall()
     assert repeats
     assert all(days is not None and days >= 0 for _, days in repeats)
+
+
+def test_every_dbt_unit_test_passes(pipeline, tmp_path):
+    """Production runs skip dbt's unit tests (they test SQL, not data); CI runs them here,
+    against the warehouse the pipeline built (dbt reads the column types of each input)."""
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "test",
+            "--select",
+            "test_type:unit",
+            "--target-path",
+            str(tmp_path / "dbt_target"),
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "JOURNEY_WAREHOUSE_DIR": str(pipeline.settings.warehouse_dir)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "PASS=" in result.stdout and " 0 unit tests" not in result.stdout

@@ -1,6 +1,20 @@
-"""Every dbt model, seed and snapshot as a Dagster asset; dbt tests become asset checks."""
+"""Every dbt model, seed and snapshot as a Dagster asset; dbt tests become asset checks.
 
-from collections.abc import Mapping
+Two groups of dbt assets:
+- the incremental staging models (`base_*`), partitioned by landing day like the raw
+  tables: a run passes its partition window to dbt as the vars `window_start` and
+  `window_end` (half-open, `[start, end)`), and the models rebuild those landing days
+  plus any day whose raw rows changed since they last ran;
+- everything else, unpartitioned: rebuilt from the staging layer on every run.
+
+- the marts downstream of the Python models: the Python assets (Markov attribution, CLV)
+  read dbt models and write the schema `measurement`, which dbt declares as sources; the
+  models built on those sources form a third group, so each group is one `dbt build` whose
+  tests (including relationships across groups) run once their parents exist.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -10,14 +24,31 @@ from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.project import dbt_project
 
+INCREMENTAL_SELECTION = "config.materialized:incremental"
+# Schemas of the tables dbt reads but Dagster assets write: raw (ingestion) and
+# measurement (the Python models).
+ASSET_OWNED_SCHEMAS = ("raw", "measurement")
+PYTHON_MODEL_SCHEMA = "measurement"
+
+
+def downstream_of_python_models() -> str:
+    """dbt selection of everything built on the tables the Python assets write."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return " ".join(
+        f"source:{source['source_name']}.{source['name']}+"
+        for source in manifest["sources"].values()
+        if source["schema"] == PYTHON_MODEL_SCHEMA
+    )
+
 
 class JourneyTranslator(DagsterDbtTranslator):
-    """Groups assets by layer folder and points dbt sources at the ingestion assets."""
+    """Groups assets by layer folder and points dbt sources at the assets that write them."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         is_source = dbt_resource_props["resource_type"] == "source"
-        if is_source and dbt_resource_props.get("schema") == "raw":
-            return dg.AssetKey(["raw", dbt_resource_props["identifier"]])
+        schema = dbt_resource_props.get("schema")
+        if is_source and schema in ASSET_OWNED_SCHEMAS:
+            return dg.AssetKey([schema, dbt_resource_props["identifier"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -27,19 +58,73 @@ class JourneyTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=JourneyTranslator(),
-    pool=WAREHOUSE_POOL,
-)
-def journey_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
-):
-    """`dbt build` of the selected models: seeds, models and their tests, in DAG order."""
+def _dbt_build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    dbt_vars: dict[str, str] | None = None,
+) -> Iterator:
     settings = warehouse.settings()
     settings.export()
-    invocation = dbt.cli(
-        ["build"], context=context, target_path=settings.warehouse_dir / "dbt_target"
-    )
+    # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py),
+    # production runs skip them.
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    invocation = dbt.cli(args, context=context, target_path=settings.warehouse_dir / "dbt_target")
     yield from invocation.stream()
+
+
+def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=INCREMENTAL_SELECTION,
+        name="journey_dbt_incremental",
+        dagster_dbt_translator=JourneyTranslator(),
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+    )
+    def journey_dbt_incremental(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ):
+        """Incremental staging: the run's landing days (and any changed day) re-parsed."""
+        window = context.partition_time_window
+        dbt_vars = {
+            "window_start": window.start.date().isoformat(),
+            "window_end": window.end.date().isoformat(),
+        }
+        yield from _dbt_build(context, dbt, warehouse, dbt_vars)
+
+    after_python = downstream_of_python_models()
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        exclude=f"{INCREMENTAL_SELECTION} {after_python}",
+        name="journey_dbt_models",
+        dagster_dbt_translator=JourneyTranslator(),
+        pool=WAREHOUSE_POOL,
+    )
+    def journey_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ):
+        """`dbt build` of the selected models: seeds, models and their tests, in DAG order."""
+        yield from _dbt_build(context, dbt, warehouse)
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=after_python,
+        name="journey_dbt_measurement_marts",
+        dagster_dbt_translator=JourneyTranslator(),
+        pool=WAREHOUSE_POOL,
+    )
+    def journey_dbt_measurement_marts(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ):
+        """The marts built on the Python models' tables (attribution, CLV), and their tests."""
+        yield from _dbt_build(context, dbt, warehouse)
+
+    return [journey_dbt_incremental, journey_dbt_models, journey_dbt_measurement_marts]

@@ -1,64 +1,10 @@
+{{ config(materialized='table') }}
+
 with
 
-email_events as (
+base_email_events as (
 
-    select * from {{ source('email', 'events') }}
-
-),
-
-extracted as (
-
-    select
-        record ->> '$.sg_event_id' as sg_event_id,
-        record ->> '$.sg_message_id' as sg_message_id,
-        record ->> '$.email' as email,
-        record ->> '$.event' as event_name,
-        record ->> '$.timestamp' as event_timestamp,
-        record ->> '$.marketing_campaign_id' as marketing_campaign_id,
-        record ->> '$.marketing_campaign_name' as marketing_campaign_name,
-        json_type(record, '$.category') as category_json_type,
-        record -> '$.category' as category,
-        record ->> '$.url' as url,
-        record ->> '$.sg_machine_open' as sg_machine_open,
-        record ->> '$.useragent' as useragent,
-        record ->> '$.ip' as ip,
-        record ->> '$.reason' as reason,
-        record ->> '$.type' as bounce_type,
-        dt as landing_dt,
-        file as landing_file,
-        line as landing_line,
-        loaded_at
-    from email_events
-
-),
-
-renamed as (
-
-    select
-        {{ trim_to_null('sg_event_id') }} as email_event_id,
-        {{ trim_to_null('sg_message_id') }} as email_message_id,
-        {{ normalize_email('email') }} as email,
-        lower({{ trim_to_null('event_name') }}) as event_type,
-        {{ epoch_to_utc_timestamp('event_timestamp') }} as event_at,
-        {{ trim_to_null('marketing_campaign_id') }} as campaign_id,
-        {{ trim_to_null('marketing_campaign_name') }} as campaign_name,
-        case category_json_type
-            when 'ARRAY' then json_extract_string(category, '$[*]')
-            when 'VARCHAR' then [json_extract_string(category, '$')]
-        end as categories,
-        {{ trim_to_null('url') }} as click_url,
-        coalesce(
-            {{ dbt.safe_cast('sg_machine_open', dbt.type_boolean()) }}, false
-        ) as is_machine_open,
-        {{ trim_to_null('useragent') }} as user_agent,
-        {{ trim_to_null('ip') }} as ip,
-        {{ trim_to_null('reason') }} as bounce_reason,
-        lower({{ trim_to_null('bounce_type') }}) as bounce_type,
-        landing_dt,
-        landing_file,
-        landing_line,
-        {{ to_utc_timestamp('loaded_at') }} as loaded_at
-    from extracted
+    select * from {{ ref('base_email__events') }}
 
 ),
 
@@ -70,7 +16,7 @@ ranked as (
             partition by email_event_id
             order by landing_dt asc, landing_file asc, landing_line asc
         ) as copy_number
-    from renamed
+    from base_email_events
 
 ),
 

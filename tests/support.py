@@ -1,0 +1,132 @@
+"""Helpers shared by the tests that run the whole pipeline (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration.runner import RunOutcome
+from orchestration.settings import Settings
+
+PIPELINE_START = dt.date(2026, 2, 1)
+PIPELINE_DAYS = 14
+PIPELINE_CUSTOMERS = 800
+PIPELINE_SEED = 7
+# Marts that describe a run rather than the data: they differ between runs by design.
+RUN_SPECIFIC_TABLES = frozenset({"marts.fct_run_health"})
+
+
+@dataclass
+class PipelineRun:
+    settings: Settings
+    manifest: dict
+    outcome: RunOutcome
+    instance: dg.DagsterInstance
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict:
+    """Every row of every table and view in the schemas (load times and run tables excluded)."""
+    relations = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in {schemas!r} order by all"
+    ).fetchall()
+    tables = {}
+    for schema, table in relations:
+        if f"{schema}.{table}" in RUN_SPECIFIC_TABLES:
+            continue
+        columns = [
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            if name != "loaded_at"
+        ]
+        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
+        tables[f"{schema}.{table}"] = con.execute(
+            f'select {select} from {schema}."{table}" order by all'
+        ).fetchall()
+    return tables
+
+
+def snapshot_file(path: Path, schemas: tuple[str, ...]) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return snapshot(con, schemas)
+    finally:
+        con.close()
+
+
+def journey_command(settings: Settings, *args: str) -> tuple[list[str], dict[str, str]]:
+    """`journey ...` as a separate process, with the settings in its environment."""
+    env = {
+        **os.environ,
+        "JOURNEY_LANDING_DIR": str(settings.landing_dir),
+        "JOURNEY_WAREHOUSE_DIR": str(settings.warehouse_dir),
+        "JOURNEY_REPORTING_TZ": settings.reporting_tz,
+        "DAGSTER_HOME": str(settings.warehouse_dir / ".dagster"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return [sys.executable, "-m", "orchestration.cli", *args], env
+
+
+def run_journey(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    command, env = journey_command(settings, *args)
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+def kill_journey_when(
+    settings: Settings,
+    marker: str | None,
+    *args: str,
+    delay: float = 0.0,
+    appears: str | None = None,
+) -> str:
+    """Start `journey ...` and SIGKILL its whole process group (dbt included) once a line
+    of its output contains `marker` (then after `delay` seconds), or once a file matching
+    the glob `appears` (relative to the warehouse folder) exists; returns its output."""
+    command, env = journey_command(settings, *args)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 900
+    triggered = False
+    while process.poll() is None and time.monotonic() < deadline:
+        if marker is not None and any(marker in line for line in list(lines)):
+            time.sleep(delay)
+            triggered = True
+        elif appears is not None and any(settings.warehouse_dir.glob(appears)):
+            triggered = True
+        if triggered:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    process.wait()
+    reader.join(timeout=10)
+    output = "".join(lines)
+    assert triggered, f"the run ended before the kill point:\n{output[-3000:]}"
+    assert process.returncode == -signal.SIGKILL, output[-3000:]
+    return output
