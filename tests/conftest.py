@@ -14,19 +14,19 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from support import (
-    PIPELINE_CUSTOMERS,
-    PIPELINE_DAYS,
-    PIPELINE_SEED,
-    PIPELINE_START,
-    PipelineRun,
-)
 
 from orchestration.ingestion.loader import ensure_raw_schema, landing_days, load_partition
 from orchestration.ingestion.specs import spec_for
 from orchestration.runner import run_pipeline
 from orchestration.sample_data import generate_landing
 from orchestration.settings import Settings
+from tests.support import (
+    PIPELINE_CUSTOMERS,
+    PIPELINE_DAYS,
+    PIPELINE_SEED,
+    PIPELINE_START,
+    PipelineRun,
+)
 
 DAY = dt.date(2026, 3, 10)
 

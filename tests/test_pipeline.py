@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import duckdb
-from support import PIPELINE_START, snapshot
 
 from orchestration.ingestion.specs import ENTITY_SPECS
 from orchestration.project import REPO_ROOT, dbt_executable
 from orchestration.runner import run_pipeline
+from tests.support import PIPELINE_START, snapshot
 
 
 def test_the_run_succeeds_with_every_asset_check_passing(pipeline):
