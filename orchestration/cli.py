@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.settings import Settings, SettingsError
+from orchestration.settings import FULL_REFRESH_ENV, Settings, SettingsError
 
 SAMPLE_CUSTOMERS = 2000
 SAMPLE_DAYS = 30
@@ -137,6 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     settings.export()
+    if args.full_refresh:
+        os.environ[FULL_REFRESH_ENV] = "1"
     _prepare_dagster_home(settings)
     print(f"landing:   {settings.landing_dir}")
     print(f"warehouse: {settings.warehouse_path}")
@@ -190,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load, build, test and publish through Dagster")
     run.add_argument("--from", dest="date_from", help="first landing day, YYYY-MM-DD")
     run.add_argument("--to", dest="date_to", help="last landing day, YYYY-MM-DD")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental dbt models from all of raw (after changing their columns)",
+    )
     run.set_defaults(handler=cmd_run)
 
     ui = commands.add_parser("ui", help="start the Dagster web UI on 127.0.0.1")

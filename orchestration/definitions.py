@@ -10,6 +10,12 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.attribution import markov_removal_effects
 from orchestration.defs.clv import clv_model
 from orchestration.defs.dbt import build_dbt_assets
+from orchestration.defs.health import (
+    RUN_HEALTH_KEY,
+    HealthThresholds,
+    build_freshness_checks,
+    build_run_health_asset,
+)
 from orchestration.defs.ingestion import build_ingestion
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.publishing import build_publishing_asset
@@ -32,12 +38,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     modelled = [key for assets in (*dbt_assets, *python_models) for key in assets.keys]
     daily_job = build_daily_job()
     return dg.Definitions(
-        assets=[*ingestion_assets, *dbt_assets, *python_models, build_publishing_asset(modelled)],
-        asset_checks=reconciliation_checks,
+        assets=[
+            *ingestion_assets,
+            *dbt_assets,
+            *python_models,
+            build_run_health_asset(modelled),
+            build_publishing_asset([*modelled, RUN_HEALTH_KEY]),
+        ],
+        asset_checks=[*reconciliation_checks, *build_freshness_checks()],
         jobs=[daily_job],
         schedules=[build_daily_schedule(daily_job)],
         resources={
             "warehouse": Warehouse(),
+            "health_thresholds": HealthThresholds(),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         },
         executor=dg.in_process_executor,

@@ -14,6 +14,7 @@ from dagster._core.storage.tags import (
 )
 
 from orchestration.defs.schedules import DAILY_JOB_NAME
+from orchestration.health.summary import run_health_lines
 from orchestration.settings import Settings
 
 # The process id of the `journey run` that executes a run, so a later one can tell a
@@ -38,6 +39,7 @@ class RunOutcome:
     failure: str | None = None
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
 
 
 def _first_line(text: str) -> str:
@@ -47,6 +49,8 @@ def _first_line(text: str) -> str:
     if marker in lines:
         parsed = lines[lines.index(marker) + 1 : lines.index(marker) + 3]
         return "dbt: " + " ".join(parsed)
+    if lines and lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[1]}"
     return lines[0] if lines else text
 
 
@@ -75,12 +79,13 @@ def run_pipeline(
     )
     outcome = RunOutcome(success=result.success, run_id=result.run_id)
     for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.passed:
             outcome.checks_passed += 1
+        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            outcome.checks_warned.append(name)
         else:
-            outcome.checks_failed.append(
-                f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-            )
+            outcome.checks_failed.append(name)
     if not result.success:
         failures = [
             f"step {event.step_key}: {_first_line(_error_text(event.step_failure_data.error))}"
@@ -139,8 +144,14 @@ def summarise(settings: Settings, outcome: RunOutcome, seconds: float) -> str:
     try:
         lines += _load_summary(con)
         failed = len(outcome.checks_failed)
-        lines.append(f"tests (asset checks): {outcome.checks_passed} passed, {failed} failed")
+        warned = len(outcome.checks_warned)
+        lines.append(
+            f"tests (asset checks): {outcome.checks_passed} passed, {warned} warned, "
+            f"{failed} failed"
+        )
         lines += [f"  failed: {name}" for name in outcome.checks_failed[:20]]
+        lines += [f"  warned: {name}" for name in outcome.checks_warned[:20]]
+        lines += run_health_lines(con, outcome.run_id, settings.landing_dir)
         lines += _kpi_summary(con)
     finally:
         con.close()

@@ -63,7 +63,10 @@ def test_dbt_sources_are_the_ingestion_assets_so_the_graph_is_connected(defs):
 
     for spec in ENTITY_SPECS:
         downstream = graph.get(dg.AssetKey(["raw", spec.table])).child_keys
-        assert any(key.path[-1].startswith(f"stg_{spec.source}__") for key in downstream), spec
+        models = {key.path[-1] for key in downstream}
+        assert any(
+            model.startswith((f"stg_{spec.source}__", f"base_{spec.source}__")) for model in models
+        ), spec
 
 
 def test_the_publish_step_runs_after_every_dbt_model(defs):
@@ -74,3 +77,12 @@ def test_the_publish_step_runs_after_every_dbt_model(defs):
     }
 
     assert dbt_models <= set(publish.parent_keys)
+
+
+def test_run_health_gates_publishing_and_every_raw_asset_has_a_freshness_check(defs):
+    graph = defs.resolve_asset_graph()
+    publish = graph.get(dg.AssetKey(["published", "bi_duckdb"]))
+    assert dg.AssetKey(["marts", "fct_run_health"]) in publish.parent_keys
+    check_keys = set(graph.asset_check_keys)
+    for spec in ENTITY_SPECS:
+        assert dg.AssetCheckKey(dg.AssetKey(["raw", spec.table]), "landing_fresh") in check_keys

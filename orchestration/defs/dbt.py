@@ -14,6 +14,7 @@ Two groups of dbt assets:
 """
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.project import dbt_project
+from orchestration.settings import FULL_REFRESH_ENV
 
 INCREMENTAL_SELECTION = "config.materialized:incremental"
 # Schemas of the tables dbt reads but Dagster assets write: raw (ingestion) and
@@ -69,6 +71,8 @@ def _dbt_build(
     # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py),
     # production runs skip them.
     args = ["build", "--exclude-resource-type", "unit_test"]
+    if os.environ.get(FULL_REFRESH_ENV):
+        args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     invocation = dbt.cli(args, context=context, target_path=settings.warehouse_dir / "dbt_target")
