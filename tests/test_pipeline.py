@@ -223,3 +223,32 @@ def test_every_dbt_unit_test_passes(pipeline, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-4000:]
     assert "PASS=" in result.stdout and " 0 unit tests" not in result.stdout
+
+
+def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_path):
+    """MetricFlow checks the semantic models against the built warehouse and computes a
+    metric; the totals must equal kpi_daily's."""
+    env = {**os.environ, "JOURNEY_WAREHOUSE_DIR": str(pipeline.settings.warehouse_dir)}
+    mf = str(Path(dbt_executable()).with_name("mf"))
+    validated = subprocess.run(
+        [mf, "validate-configs"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert validated.returncode == 0, validated.stdout[-4000:] + validated.stderr[-2000:]
+    assert "ERRORS: 0" in validated.stdout
+
+    answer = tmp_path / "sessions.csv"
+    queried = subprocess.run(
+        [mf, "query", "--metrics", "sessions,orders", "--csv", str(answer)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert queried.returncode == 0, queried.stdout[-4000:] + queried.stderr[-2000:]
+    header, values = answer.read_text().strip().splitlines()
+    totals = dict(zip(header.split(","), map(float, values.split(",")), strict=True))
+    with pipeline.connect() as con:
+        sessions, orders = con.execute(
+            "select sum(sessions), sum(orders) from marts.kpi_daily"
+        ).fetchone()
+    assert totals == {"sessions": sessions, "orders": orders}
