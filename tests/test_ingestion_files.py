@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
+import duckdb
+
+from orchestration.ingestion import loader
 from orchestration.ingestion.loader import reconciliation_failures
 from orchestration.ingestion.specs import spec_for
 from tests.test_ingestion_bad_input import GOOD
@@ -107,3 +111,48 @@ def test_counts_reconcile_per_file_and_the_check_sees_a_mismatch(landing, load, 
     con.execute("delete from raw.web_events where line = 1")
 
     assert len(reconciliation_failures(con, spec)) == 1
+
+
+def test_loading_days_in_one_call_equals_loading_them_one_by_one(
+    landing, con, tmp_path, monkeypatch
+):
+    days = [dt.date(2026, 3, 9), dt.date(2026, 3, 10), dt.date(2026, 3, 11)]
+    first = landing.write_jsonl("web", "events", "part-0.jsonl", [*_web_records(2), "x"], days[0])
+    # day 2 brings a copy of day 1's file (a duplicate across days) and a broken file
+    shutil.copy(first, landing.folder("web", "events", days[1]) / "part-0.jsonl")
+    (landing.folder("web", "events", days[1]) / "part-1.jsonl.gz").write_bytes(b"not gzip")
+    landing.write_jsonl("web", "events", "part-0.jsonl", _web_records(3)[2:], days[2])
+    spec = spec_for("web", "events")
+    tables = ("loaded_files", "rejected_records", "web_events")
+
+    def contents(connection):
+        result = {}
+        for table in tables:
+            columns = [
+                row[0]
+                for row in connection.execute(f"describe raw.{table}").fetchall()
+                if row[0] != "loaded_at"
+            ]
+            result[table] = connection.execute(
+                f"select {', '.join(columns)} from raw.{table} order by all"
+            ).fetchall()
+        return result
+
+    one_by_one = duckdb.connect(str(tmp_path / "one_by_one.duckdb"))
+    loader.ensure_raw_schema(one_by_one)
+    for day in days:
+        loader.load_partition(one_by_one, landing.root, spec, day)
+    expected = contents(one_by_one)
+
+    results = loader.load_partitions(con, landing.root, spec, days)
+    assert contents(con) == expected
+    assert [(r.dt, r.status, r.records_loaded, r.records_rejected) for r in results] == [
+        (days[0], "loaded", 2, 1),
+        (days[1], "duplicate", 0, 0),
+        (days[1], "rejected", 0, 0),
+        (days[2], "loaded", 1, 0),
+    ]
+    # again, each day its own batch (as when the days' text exceeds the batch size)
+    monkeypatch.setattr(loader, "BATCH_TEXT_BYTES", 1)
+    loader.load_partitions(con, landing.root, spec, days)
+    assert contents(con) == expected

@@ -31,6 +31,7 @@ INCREMENTAL_SELECTION = "config.materialized:incremental"
 # measurement (the Python models).
 ASSET_OWNED_SCHEMAS = ("raw", "measurement")
 PYTHON_MODEL_SCHEMA = "measurement"
+ERASURE_REQUESTS_KEY = dg.AssetKey(["raw", "privacy_erasure_requests"])
 
 
 def downstream_of_python_models() -> str:
@@ -52,6 +53,16 @@ class JourneyTranslator(DagsterDbtTranslator):
         if is_source and schema in ASSET_OWNED_SCHEMAS:
             return dg.AssetKey([schema, dbt_resource_props["identifier"]])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("config", {}).get("materialized") == "incremental":
+            # Erasure requests are carried out over raw before any event is parsed.
+            return spec.merge_attributes(deps=[ERASURE_REQUESTS_KEY])
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -75,7 +86,11 @@ def _dbt_build(
         args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
-    invocation = dbt.cli(args, context=context, target_path=settings.warehouse_dir / "dbt_target")
+    # One target folder per group of dbt assets: each keeps its own partial-parse state
+    # (the incremental group passes --vars, which would make the others parse from
+    # scratch) and its own run_results.json.
+    target = settings.warehouse_dir / "dbt_target" / context.op_execution_context.op.name
+    invocation = dbt.cli(args, context=context, target_path=target)
     yield from invocation.stream()
 
 

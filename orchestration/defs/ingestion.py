@@ -1,4 +1,10 @@
-"""One daily-partitioned asset per landing entity, loading `dt=` folders into `raw`."""
+"""One daily-partitioned asset per landing entity, loading `dt=` folders into `raw`.
+
+Erasure (docs/privacy.md): every asset anonymises, right after loading a landing day,
+what that day brought of people erased before (the ledger). The erasure requests' asset
+comes last among the raw assets: it depends on all the others, so a request is carried
+out over everything the run has loaded, before dbt reads any of it.
+"""
 
 import datetime as dt
 
@@ -8,13 +14,19 @@ from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.loader import (
     ensure_raw_schema,
     landing_days,
-    load_partition,
+    load_partitions,
     reconciliation_failures,
 )
 from orchestration.ingestion.specs import ENTITY_SPECS, EntitySpec
+from orchestration.privacy import (
+    ErasureSummary,
+    apply_erasure_requests,
+    apply_ledger_to_partitions,
+)
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 RAW_GROUP = "raw"
+ERASURE_REQUESTS = ("privacy", "erasure_requests")
 
 
 def raw_asset_key(spec: EntitySpec) -> dg.AssetKey:
@@ -27,12 +39,34 @@ def days_in_window(window: dg.TimeWindow, days: list[dt.date]) -> list[dt.date]:
     return [day for day in days if start <= day < end]
 
 
+def _is_erasure_requests(spec: EntitySpec) -> bool:
+    return (spec.source, spec.entity) == ERASURE_REQUESTS
+
+
+def _erasure_metadata(summary: ErasureSummary) -> dict:
+    return {
+        "erasure_requests_applied": dg.MetadataValue.json(summary.requests_applied),
+        "erasure_records_anonymised": summary.records_anonymised,
+        "erasure_rejected_records_erased": summary.rejected_records_erased,
+    }
+
+
 def build_ingestion_asset(
-    spec: EntitySpec, partitions_def: dg.PartitionsDefinition
+    spec: EntitySpec,
+    partitions_def: dg.PartitionsDefinition,
+    deps: list[dg.AssetKey] | None = None,
 ) -> dg.AssetsDefinition:
+    erasure_note = (
+        " After loading, every request whose email is still in clear is carried out over "
+        "all of raw (docs/privacy.md)."
+        if _is_erasure_requests(spec)
+        else " Records of people erased before are anonymised as they arrive."
+    )
+
     @dg.asset(
         key=raw_asset_key(spec),
         group_name=RAW_GROUP,
+        deps=deps,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
@@ -41,7 +75,7 @@ def build_ingestion_asset(
             f"Landing files of {spec.source}/{spec.entity} ({spec.format}) loaded into "
             f"raw.{spec.table}: one row per valid record with its file, line and load time. "
             "Malformed records go to raw.rejected_records; raw.loaded_files counts every file. "
-            "Loading a day again replaces that day."
+            "Loading a day again replaces that day." + erasure_note
         ),
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -50,16 +84,31 @@ def build_ingestion_asset(
         days = days_in_window(context.partition_time_window, present)
         totals = {"files": 0, "records_read": 0, "records_loaded": 0, "records_rejected": 0}
         problems: list[str] = []
+        context.log.info(f"loading raw.{spec.table}: {len(days)} landing day(s)")
         with warehouse.connect() as con:
             ensure_raw_schema(con)
-            for day in days:
-                for result in load_partition(con, settings.landing_dir, spec, day):
-                    totals["files"] += 1
-                    totals["records_read"] += result.records_read
-                    totals["records_loaded"] += result.records_loaded
-                    totals["records_rejected"] += result.records_rejected
-                    if result.status == "rejected":
-                        problems.append(f"{result.file}: {result.error}")
+            for result in load_partitions(con, settings.landing_dir, spec, days):
+                totals["files"] += 1
+                totals["records_read"] += result.records_read
+                totals["records_loaded"] += result.records_loaded
+                totals["records_rejected"] += result.records_rejected
+                if result.status == "rejected":
+                    problems.append(f"{result.file}: {result.error}")
+            if _is_erasure_requests(spec):
+                erasure = apply_erasure_requests(con, settings.warehouse_dir)
+            else:
+                erasure = apply_ledger_to_partitions(con, settings.warehouse_dir, spec, days)
+        if erasure.requests_applied:
+            context.log.info(
+                f"erasure requests carried out: {', '.join(erasure.requests_applied)} "
+                f"({erasure.records_anonymised} records anonymised, "
+                f"{erasure.rejected_records_erased} rejected records erased)"
+            )
+        elif erasure.records_anonymised or erasure.rejected_records_erased:
+            context.log.info(
+                f"{erasure.records_anonymised} records of erased people anonymised on "
+                f"arrival ({erasure.rejected_records_erased} rejected records erased)"
+            )
         if not days:
             context.log.warning(
                 f"no landing folder for {spec.source}/{spec.entity} in "
@@ -73,6 +122,7 @@ def build_ingestion_asset(
                 "days_loaded": len(days),
                 **totals,
                 "files_rejected": dg.MetadataValue.json(problems),
+                **_erasure_metadata(erasure),
             }
         )
 
@@ -105,6 +155,16 @@ def build_reconciliation_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
 
 
 def build_ingestion(partitions_def: dg.PartitionsDefinition):
-    assets = [build_ingestion_asset(spec, partitions_def) for spec in ENTITY_SPECS]
+    loaded_before_requests = [
+        raw_asset_key(spec) for spec in ENTITY_SPECS if not _is_erasure_requests(spec)
+    ]
+    assets = [
+        build_ingestion_asset(
+            spec,
+            partitions_def,
+            deps=loaded_before_requests if _is_erasure_requests(spec) else None,
+        )
+        for spec in ENTITY_SPECS
+    ]
     checks = [build_reconciliation_check(spec) for spec in ENTITY_SPECS]
     return assets, checks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,32 @@ import duckdb
 from orchestration.settings import Settings
 
 LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30)
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+def duckdb_settings() -> dict[str, str]:
+    """DuckDB settings from the environment, the same ones profiles.yml gives dbt.
+
+    JOURNEY_DUCKDB_MEMORY_LIMIT (default 4GB), JOURNEY_DUCKDB_THREADS (default: DuckDB's,
+    one per core) and JOURNEY_DUCKDB_TEMP_DIR (where DuckDB spills; default: DuckDB's,
+    `journey.duckdb.tmp` beside the warehouse).
+    """
+    settings = {
+        "TimeZone": "UTC",
+        "memory_limit": os.environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
+    }
+    if threads := os.environ.get("JOURNEY_DUCKDB_THREADS"):
+        settings["threads"] = threads
+    if temp_dir := os.environ.get("JOURNEY_DUCKDB_TEMP_DIR"):
+        settings["temp_directory"] = temp_dir
+    return settings
+
+
+def apply_duckdb_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """SET every setting of duckdb_settings() on `con` (DuckDB casts the text)."""
+    for name, value in duckdb_settings().items():
+        quoted = "'" + value.replace("'", "''") + "'"
+        con.execute(f"set {name} = {quoted}")
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -32,12 +59,15 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the working warehouse for writing, retrying while another process holds it."""
+        """Open the working warehouse for writing, retrying while another process holds it.
+
+        The connection has the time zone UTC and the DuckDB settings of duckdb_settings().
+        """
         path = self.settings().warehouse_path
         path.parent.mkdir(parents=True, exist_ok=True)
         con = open_with_retry(path)
         try:
-            con.execute("set TimeZone = 'UTC'")
+            apply_duckdb_settings(con)
             yield con
         finally:
             con.close()

@@ -369,11 +369,17 @@ def field_rules(spec: EntitySpec) -> list[tuple[str, str]]:
     return rules
 
 
-def extracted_columns(spec: EntitySpec) -> list[str]:
-    """SQL select-list items extracting every spec field from `record` as trimmed text."""
-    items = []
-    for fld in spec.fields:
-        json_path = "$." + ".".join(f'"{part}"' for part in fld.path.split("."))
-        extracted = f"json_extract_string(record, {_quote(json_path)})"
-        items.append(f"nullif(trim({extracted}), '') as {_col(fld.path)}")
-    return items
+def extracted_columns(spec: EntitySpec, record: str = "record") -> list[str]:
+    """SQL select-list items extracting every spec field from `record` as trimmed text.
+
+    All paths are extracted by one call, so each record's JSON is parsed once rather
+    than once per field (DuckDB evaluates the repeated call once per row).
+    """
+    paths = ", ".join(
+        _quote("$." + ".".join(f'"{part}"' for part in fld.path.split("."))) for fld in spec.fields
+    )
+    extracted = f"json_extract_string({record}, [{paths}])"
+    return [
+        f"nullif(trim({extracted}[{position}]), '') as {_col(fld.path)}"
+        for position, fld in enumerate(spec.fields, start=1)
+    ]
