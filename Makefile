@@ -13,3 +13,6 @@ docs:
 	uv run --frozen dbt docs generate && uv run --frozen dbt docs serve --port 8080
 ui:
 	uv run --frozen journey ui
+SIZES ?= S,M
+bench: ## time full build, daily run and lower bound per size: make bench SIZES=S,M,L (docs/performance.md)
+	uv run --frozen python -m orchestration.benchmark --sizes $(SIZES)
