@@ -17,6 +17,7 @@ import pytest
 
 from orchestration.ingestion.loader import ensure_raw_schema, landing_days, load_partition
 from orchestration.ingestion.specs import spec_for
+from orchestration.privacy.keys import KEY_FILE_ENV
 from orchestration.runner import run_pipeline
 from orchestration.sample_data import generate_landing
 from orchestration.settings import Settings
@@ -112,8 +113,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
     settings = Settings(
         landing_dir=root / "landing", warehouse_dir=root / "warehouse", reporting_tz="UTC"
     )
-    saved = {k: os.environ.get(k) for k in ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR")}
+    names = ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR", KEY_FILE_ENV)
+    saved = {k: os.environ.get(k) for k in names}
     settings.export()
+    # One erasure key for every warehouse built from this landing folder, so that their
+    # pseudonyms, and hence their marts, can be compared.
+    os.environ[KEY_FILE_ENV] = str(root / "erasure_key")
     instance = dg.DagsterInstance.ephemeral()
     try:
         days = landing_days(settings.landing_dir)

@@ -48,15 +48,22 @@ def snapshot(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict:
         if f"{schema}.{table}" in RUN_SPECIFIC_TABLES:
             continue
         columns = [
-            name
-            for (name,) in con.execute(
-                "select column_name from information_schema.columns "
+            (name, data_type)
+            for name, data_type in con.execute(
+                "select column_name, data_type from information_schema.columns "
                 "where table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, table],
             ).fetchall()
             if name != "loaded_at"
         ]
-        select = ", ".join(f'cast("{c}" as varchar)' for c in columns)
+        # Sums of doubles depend on the order DuckDB's parallel aggregation adds them in:
+        # compare them to 9 decimals, everything else exactly.
+        select = ", ".join(
+            f'cast(round("{c}", 9) as varchar)'
+            if data_type in ("DOUBLE", "FLOAT", "REAL")
+            else f'cast("{c}" as varchar)'
+            for c, data_type in columns
+        )
         tables[f"{schema}.{table}"] = con.execute(
             f'select {select} from {schema}."{table}" order by all'
         ).fetchall()

@@ -27,7 +27,6 @@ import datetime as dt
 import functools
 import json
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -538,10 +537,13 @@ def _set(record: dict, path: JsonPath, value: object) -> None:
         node[path[-1]] = value
 
 
-def _new_pseudonym(identifier_type: str) -> str | None:
+def _new_pseudonym(key: ErasureKey, identifier_type: str, value: str) -> str | None:
+    """A pseudonym that cannot be turned back into the value without the erasure key, and
+    is the same for the same key and value: a rerun, or the same landing folder run day
+    by day, gives the same marts."""
     if identifier_type == IP:
         return None
-    token = PSEUDONYM_PREFIX + secrets.token_hex(10)
+    token = PSEUDONYM_PREFIX + key.hmac(f"pseudonym:{identifier_type}:{value}")[:20]
     return f"{token}@{EMAIL_PSEUDONYM_DOMAIN}" if identifier_type == EMAIL else token
 
 
@@ -585,7 +587,7 @@ class _Eraser:
             entry = led.LedgerEntry(
                 identifier_type,
                 identifier_hmac,
-                _new_pseudonym(identifier_type),
+                _new_pseudonym(self.key, identifier_type, value),
                 links,
                 self.request_id,
             )

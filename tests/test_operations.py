@@ -1,0 +1,121 @@
+"""Daily operations: day-by-day runs, killed runs and reruns converge to one full run.
+
+The reference is the session's `pipeline` fixture: one in-process run over every day of
+the generated landing. Here a second warehouse is built from the same landing folder the
+way production builds it, by separate `journey run` processes over later and later days
+(late web events, CRM updates and merges, refunds and restated spend arrive in later
+`dt=` folders), with three of those runs killed (SIGKILL of the whole process group)
+during a load, during dbt and during publishing. Every mart must end identical, row for
+row, to the reference, and a killed run must never touch the published copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.runner import run_pipeline
+from tests.support import (
+    PIPELINE_DAYS,
+    PIPELINE_START,
+    kill_journey_when,
+    run_journey,
+    snapshot,
+    snapshot_file,
+)
+
+# Lines `journey run` prints at the moments the test kills it.
+DURING_LOAD = "loading raw.web_events"
+DURING_DBT = "journey_dbt_models - Running dbt command"
+# While publishing: the staged copy exists, the swap has not happened yet.
+STAGED_COPY = "published/.bi-*.duckdb"
+
+
+def _day(offset: int) -> str:
+    return (PIPELINE_START + dt.timedelta(days=offset)).isoformat()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _run(settings, first: int, last: int) -> None:
+    result = run_journey(settings, "run", "--from", _day(first), "--to", _day(last))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
+
+@pytest.fixture(scope="module")
+def reference_marts(pipeline) -> dict:
+    assert pipeline.outcome.success, pipeline.outcome.failure
+    with pipeline.connect() as con:
+        return snapshot(con, ("marts",))
+
+
+def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
+    pipeline, reference_marts, tmp_path
+):
+    settings = replace(pipeline.settings, warehouse_dir=tmp_path / "warehouse")
+    last = PIPELINE_DAYS - 1
+    bi = settings.published_dir / "bi.duckdb"
+
+    _run(settings, 0, last - 4)
+    published = _digest(bi)
+
+    kill_journey_when(
+        settings, DURING_LOAD, "run", "--from", _day(last - 3), "--to", _day(last - 3)
+    )
+    assert _digest(bi) == published, "a run killed during a load left the published copy alone"
+    _run(settings, last - 3, last - 3)
+    published = _digest(bi)
+
+    kill_journey_when(
+        settings, DURING_DBT, "run", "--from", _day(last - 2), "--to", _day(last - 1), delay=3
+    )
+    assert _digest(bi) == published, "a run killed during dbt left the published copy alone"
+    kill_journey_when(
+        settings,
+        None,
+        "run",
+        "--from",
+        _day(last - 2),
+        "--to",
+        _day(last - 1),
+        appears=STAGED_COPY,
+    )
+    assert _digest(bi) == published, "a run killed while publishing left the published copy alone"
+    _run(settings, last - 2, last)
+
+    assert snapshot_file(settings.warehouse_path, ("marts",)) == reference_marts
+    assert snapshot_file(bi, ("marts",)) == reference_marts
+
+    # A record that breaks a dbt test of severity error (a web message without an id,
+    # slipped into raw behind the loader's back) stops the run before publishing.
+    published = _digest(bi)
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(
+        "insert into raw.web_events values (date '2020-01-01', 'planted.jsonl', 1, "
+        """'{"type": "page", "anonymousId": "a-1", "timestamp": "2020-01-01T00:00:00Z"}', """
+        "now())"
+    )
+    con.close()
+    failed = run_journey(settings, "run", "--from", _day(last), "--to", _day(last))
+    assert failed.returncode != 0
+    assert "not_null_stg_web__events_message_id" in failed.stdout + failed.stderr
+    assert _digest(bi) == published, "BI keeps the last copy that passed its tests"
+
+
+def test_rerunning_past_partitions_gives_identical_marts(pipeline, reference_marts):
+    outcome = run_pipeline(
+        pipeline.settings,
+        PIPELINE_START + dt.timedelta(days=2),
+        PIPELINE_START + dt.timedelta(days=4),
+        instance=pipeline.instance,
+    )
+    assert outcome.success, outcome.failure
+    with pipeline.connect() as con:
+        assert snapshot(con, ("marts",)) == reference_marts
