@@ -31,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -450,14 +451,18 @@ def _seed_columns(con, relation: str) -> str | None:
     return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in rows) + "}"
 
 
-def measure_lower_bound(
-    size: Size, warehouse: Path, work: Path, log_dir: Path
-) -> tuple[RunFigures, list[tuple[str, float]]]:
+def copy_warehouse(warehouse: Path, work: Path) -> None:
+    """The lower bound's starting point: the database exactly as the full build left it."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for name in ("journey.duckdb", "journey.duckdb.wal"):
         if (warehouse / name).exists():
             shutil.copy2(warehouse / name, work / name)
+
+
+def measure_lower_bound(
+    size: Size, work: Path, log_dir: Path
+) -> tuple[RunFigures, list[tuple[str, float]]]:
     manifest = compile_manifest(work, work / "target", log_dir / f"{size.name}-compile.log")
     report = work / "lower_bound.json"
     command = [sys.executable, "-m", "orchestration.benchmark", "--lower-bound-run"]
@@ -481,7 +486,15 @@ def measure_lower_bound(
 # -- one size, and the report -------------------------------------------------------------
 
 
-def measure_size(size: Size, cache_dir: Path, skip_daily: bool = False) -> SizeFigures:
+def measure_size(
+    size: Size,
+    cache_dir: Path,
+    skip_daily: bool = False,
+    skip_lower_bound: bool = False,
+    progress: Callable[[SizeFigures], None] = lambda figures: None,
+) -> SizeFigures:
+    """Full build, daily run, then lower bound (the slowest to wait for at L), reporting
+    `progress` after each so that a long size leaves figures even when stopped."""
     log_dir = cache_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     landing, generate_seconds, cached = landing_for(size, cache_dir, log_dir)
@@ -493,26 +506,36 @@ def measure_size(size: Size, cache_dir: Path, skip_daily: bool = False) -> SizeF
     figures.landing_files, figures.landing_bytes = landing_size(landing, last_full)
 
     warehouse = cache_dir / f"{size.name}-warehouse"
+    lower_bound_work = cache_dir / f"{size.name}-lower-bound"
     shutil.rmtree(warehouse, ignore_errors=True)
     print(f"[{size.name}] full build {first}..{last_full}")
     figures.full = measure_journey_run(
         "full build", landing, warehouse, first, last_full, log_dir / f"{size.name}-full.log"
     )
-    if figures.full.exit_code == 0:
-        figures.rows_full = rows_loaded(warehouse, (first, last_full))
-        figures.web_events_full = figures.rows_full.get("web", 0)
+    figures.load_average = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    progress(figures)
+    if figures.full.exit_code != 0:
+        return figures
+    figures.rows_full = rows_loaded(warehouse, (first, last_full))
+    figures.web_events_full = figures.rows_full.get("web", 0)
+    if not skip_lower_bound:
+        copy_warehouse(warehouse, lower_bound_work)
+    if not skip_daily:
+        print(f"[{size.name}] daily run {daily}")
+        figures.daily = measure_journey_run(
+            "daily run", landing, warehouse, daily, daily, log_dir / f"{size.name}-daily.log"
+        )
+        if figures.daily.exit_code == 0:
+            figures.rows_daily = rows_loaded(warehouse, (daily, daily))
+        figures.load_average = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        progress(figures)
+    if not skip_lower_bound:
         print(f"[{size.name}] lower bound (compiled model SQL in one DuckDB connection)")
         figures.lower_bound, figures.slowest_models = measure_lower_bound(
-            size, warehouse, cache_dir / f"{size.name}-lower-bound", log_dir
+            size, lower_bound_work, log_dir
         )
-        if not skip_daily:
-            print(f"[{size.name}] daily run {daily}")
-            figures.daily = measure_journey_run(
-                "daily run", landing, warehouse, daily, daily, log_dir / f"{size.name}-daily.log"
-            )
-            if figures.daily.exit_code == 0:
-                figures.rows_daily = rows_loaded(warehouse, (daily, daily))
-    figures.load_average = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        figures.load_average = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        progress(figures)
     return figures
 
 
@@ -626,6 +649,9 @@ def main(argv: list[str] | None = None) -> int:
         "--cache-dir", default=str(REPO_ROOT / ".bench"), help="landing folders and warehouses"
     )
     parser.add_argument("--no-daily", action="store_true", help="skip the one-day daily run")
+    parser.add_argument(
+        "--no-lower-bound", action="store_true", help="skip the lower bound (dbt-less SQL run)"
+    )
     parser.add_argument("--lower-bound-run", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.lower_bound_run:
@@ -639,14 +665,27 @@ def main(argv: list[str] | None = None) -> int:
     cache_dir = Path(args.cache_dir).expanduser().resolve()
     cache_dir.mkdir(parents=True, exist_ok=True)
     command = "python -m orchestration.benchmark " + " ".join(argv or sys.argv[1:])
-    results = []
-    for name in names:
-        results.append(measure_size(SIZES[name], cache_dir, skip_daily=args.no_daily))
-        report = markdown(results, command)
+    results: list[SizeFigures] = []
+
+    def write_report(current: SizeFigures) -> str:
+        so_far = [*results, current]
+        report = markdown(so_far, command)
         (cache_dir / "results.md").write_text(report + "\n")
         (cache_dir / "results.json").write_text(
-            json.dumps([asdict(r) for r in results], indent=2, default=str)
+            json.dumps([asdict(r) for r in so_far], indent=2, default=str)
         )
+        return report
+
+    for name in names:
+        figures = measure_size(
+            SIZES[name],
+            cache_dir,
+            skip_daily=args.no_daily,
+            skip_lower_bound=args.no_lower_bound,
+            progress=write_report,
+        )
+        report = write_report(figures)
+        results.append(figures)
     print()
     print(report)
     return 0

@@ -1,3 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_keys_to_recompute(
+            web_session_messages_by_device(),
+            'device_key',
+            lookback_days=var('web_late_data_lookback_days'),
+        ) }}"
+    )
+}}
+
 {%- set session_timeout_minutes = var('session_timeout_minutes', 30) -%}
 
 with
@@ -20,7 +33,7 @@ human_messages as (
 
     select
         stg_web__events.message_id,
-        coalesce(stg_web__events.anonymous_id, stg_web__events.user_id) as device_key,
+        {{ web_device_key('stg_web__events') }} as device_key,
         stg_web__events.anonymous_id,
         stg_web__events.user_id,
         stg_web__events.event_at,
@@ -41,13 +54,32 @@ human_messages as (
         stg_web__events.order_id,
         stg_web__events.revenue,
         stg_web__events.currency,
-        stg_web__events.product_id
+        stg_web__events.product_id,
+        stg_web__events.landing_dt,
+        stg_web__events.loaded_at
     from stg_web__events
     left join int_web_bot_messages
         on stg_web__events.message_id = int_web_bot_messages.message_id
-    where
-        stg_web__events.message_type in ('page', 'track')
-        and int_web_bot_messages.message_id is null
+    where {{ is_web_session_message('stg_web__events', 'int_web_bot_messages') }}
+
+),
+
+-- An incremental run sessionises the devices this table does not hold: new ones, and those
+-- the pre-hook removed because their messages changed (keys_to_recompute). All of a
+-- device's messages are read again, so its sessions come out as in a full build.
+devices_to_sessionize as (
+
+    select human_messages.*
+    from human_messages
+    -- noqa: disable=LT02
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as sessionized
+        where sessionized.device_key = human_messages.device_key
+    )
+    {%- endif %}
+    -- noqa: enable=LT02
 
 ),
 
@@ -77,7 +109,7 @@ campaign_keyed as (
             partition by device_key
             order by event_at, message_id
         ) as device_message_number
-    from human_messages
+    from devices_to_sessionize
 
 ),
 
@@ -180,7 +212,9 @@ final as (
         revenue,
         currency,
         product_id,
-        device_message_number - session_first_message_number + 1 as session_message_number
+        device_message_number - session_first_message_number + 1 as session_message_number,
+        landing_dt,
+        loaded_at
     from session_identified
 
 )

@@ -1,10 +1,32 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_copies_to_rebuild(
+            ref('base_web__events'),
+            'message_id',
+            lookback_days=var('web_late_data_lookback_days'),
+        ) }}"
+    )
+}}
 
 with
 
 base_web_events as (
 
-    select * from {{ ref('base_web__events') }}
+    select * from {{ ref('base_web__events') }} as base_web__events
+    -- An incremental run ranks the copies of every message_id this table does not hold: new
+    -- ones, and those the pre-hook removed because a copy changed (delete_copies_to_rebuild).
+    -- noqa: disable=LT02
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as staged
+        where staged.message_id is not distinct from base_web__events.message_id
+    )
+    {%- endif %}
+    -- noqa: enable=LT02
 
 ),
 

@@ -3,9 +3,29 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_landing_days_to_rebuild(source('email', 'events')) }}"
+        pre_hook="{{ delete_landing_days_to_rebuild(
+            source('email', 'events'), lookback_days=var('email_late_data_lookback_days')
+        ) }}"
     )
 }}
+
+{#- The record's text fields, as (column of `extracted`, JSON path): `parsed` extracts them
+    all in one call. -#}
+{%- set text_fields = [
+    ('sg_event_id', '$.sg_event_id'),
+    ('sg_message_id', '$.sg_message_id'),
+    ('email', '$.email'),
+    ('event_name', '$.event'),
+    ('event_timestamp', '$.timestamp'),
+    ('marketing_campaign_id', '$.marketing_campaign_id'),
+    ('marketing_campaign_name', '$.marketing_campaign_name'),
+    ('url', '$.url'),
+    ('sg_machine_open', '$.sg_machine_open'),
+    ('useragent', '$.useragent'),
+    ('ip', '$.ip'),
+    ('reason', '$.reason'),
+    ('bounce_type', '$.type'),
+] -%}
 
 with
 
@@ -16,36 +36,52 @@ email_events as (
     -- noqa: disable=LT02
     {% if is_incremental() -%}
     where dt in (
-        {{ landing_days_to_rebuild(source('email', 'events')) }}
+        {{ landing_days_to_rebuild(
+            source('email', 'events'), lookback_days=var('email_late_data_lookback_days')
+        ) }}
     )
     {%- endif %}
     -- noqa: enable=LT02
 
 ),
 
+-- One parse per record: DuckDB parses the JSON document again for each `->>`, so all the
+-- text fields come from one `json_extract_string` over the list of paths (`extracted`
+-- names them by position; DuckDB lists start at 1). The category stays JSON (a string or
+-- an array), and its type is read from the extracted value, not from the whole record.
+parsed as (
+
+    select
+        json_extract_string(
+            record,
+            [
+                {%- for column, path in text_fields %}
+                    '{{ path }}'{{ ',' if not loop.last }}
+                {%- endfor %}
+            ]
+        ) as text_values,
+        record -> '$.category' as category,
+        dt,
+        file,
+        line,
+        loaded_at
+    from email_events
+
+),
+
 extracted as (
 
     select
-        record ->> '$.sg_event_id' as sg_event_id,
-        record ->> '$.sg_message_id' as sg_message_id,
-        record ->> '$.email' as email,
-        record ->> '$.event' as event_name,
-        record ->> '$.timestamp' as event_timestamp,
-        record ->> '$.marketing_campaign_id' as marketing_campaign_id,
-        record ->> '$.marketing_campaign_name' as marketing_campaign_name,
-        json_type(record, '$.category') as category_json_type,
-        record -> '$.category' as category,
-        record ->> '$.url' as url,
-        record ->> '$.sg_machine_open' as sg_machine_open,
-        record ->> '$.useragent' as useragent,
-        record ->> '$.ip' as ip,
-        record ->> '$.reason' as reason,
-        record ->> '$.type' as bounce_type,
+        {%- for column, path in text_fields %}
+            text_values[{{ loop.index }}] as {{ column }},
+        {%- endfor %}
+        json_type(category) as category_json_type,
+        category,
         dt as landing_dt,
         file as landing_file,
         line as landing_line,
         loaded_at
-    from email_events
+    from parsed
 
 ),
 

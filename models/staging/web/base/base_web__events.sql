@@ -3,9 +3,44 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_landing_days_to_rebuild(source('web', 'events')) }}"
+        pre_hook="{{ delete_landing_days_to_rebuild(
+            source('web', 'events'), lookback_days=var('web_late_data_lookback_days')
+        ) }}"
     )
 }}
+
+{#- The record's text fields, as (column of `extracted`, JSON path): `parsed` extracts them
+    all in one call. -#}
+{%- set text_fields = [
+    ('message_id', '$.messageId'),
+    ('message_type', '$.type'),
+    ('event_name', '$.event'),
+    ('anonymous_id', '$.anonymousId'),
+    ('user_id', '$.userId'),
+    ('event_timestamp', '$.timestamp'),
+    ('received_timestamp', '$.receivedAt'),
+    ('context_page_url', '$.context.page.url'),
+    ('context_page_path', '$.context.page.path'),
+    ('context_page_referrer', '$.context.page.referrer'),
+    ('context_page_title', '$.context.page.title'),
+    ('properties_url', '$.properties.url'),
+    ('properties_path', '$.properties.path'),
+    ('properties_referrer', '$.properties.referrer'),
+    ('properties_title', '$.properties.title'),
+    ('campaign_source', '$.context.campaign.source'),
+    ('campaign_medium', '$.context.campaign.medium'),
+    ('campaign_name', '$.context.campaign.name'),
+    ('campaign_term', '$.context.campaign.term'),
+    ('campaign_content', '$.context.campaign.content'),
+    ('user_agent', '$.context.userAgent'),
+    ('ip', '$.context.ip'),
+    ('traits_email', '$.traits.email'),
+    ('context_traits_email', '$.context.traits.email'),
+    ('order_id', '$.properties.order_id'),
+    ('revenue', '$.properties.revenue'),
+    ('currency', '$.properties.currency'),
+    ('product_id', '$.properties.product_id'),
+] -%}
 
 with
 
@@ -16,53 +51,54 @@ web_events as (
     -- noqa: disable=LT02
     {% if is_incremental() -%}
     where dt in (
-        {{ landing_days_to_rebuild(source('web', 'events')) }}
+        {{ landing_days_to_rebuild(
+            source('web', 'events'), lookback_days=var('web_late_data_lookback_days')
+        ) }}
     )
     {%- endif %}
     -- noqa: enable=LT02
 
 ),
 
+-- One parse per record: DuckDB parses the JSON document again for each `->>`, so all the
+-- text fields come from one `json_extract_string` over the list of paths (`extracted`
+-- names them by position; DuckDB lists start at 1), and properties and traits, kept as
+-- JSON, from one `json_extract`.
+parsed as (
+
+    select
+        json_extract_string(
+            record,
+            [
+                {%- for column, path in text_fields %}
+                    '{{ path }}'{{ ',' if not loop.last }}
+                {%- endfor %}
+            ]
+        ) as text_values,
+        json_extract(record, ['$.properties', '$.traits']) as json_values,
+        dt,
+        file,
+        line,
+        loaded_at
+    from web_events
+
+),
+
 extracted as (
 
     select
-        record ->> '$.messageId' as message_id,
-        record ->> '$.type' as message_type,
-        record ->> '$.event' as event_name,
-        record ->> '$.anonymousId' as anonymous_id,
-        record ->> '$.userId' as user_id,
-        record ->> '$.timestamp' as event_timestamp,
-        record ->> '$.receivedAt' as received_timestamp,
-        record ->> '$.context.page.url' as context_page_url,
-        record ->> '$.context.page.path' as context_page_path,
-        record ->> '$.context.page.referrer' as context_page_referrer,
-        record ->> '$.context.page.title' as context_page_title,
-        record ->> '$.properties.url' as properties_url,
-        record ->> '$.properties.path' as properties_path,
-        record ->> '$.properties.referrer' as properties_referrer,
-        record ->> '$.properties.title' as properties_title,
-        record ->> '$.context.campaign.source' as campaign_source,
-        record ->> '$.context.campaign.medium' as campaign_medium,
-        record ->> '$.context.campaign.name' as campaign_name,
-        record ->> '$.context.campaign.term' as campaign_term,
-        record ->> '$.context.campaign.content' as campaign_content,
-        record ->> '$.context.userAgent' as user_agent,
-        record ->> '$.context.ip' as ip,
-        record ->> '$.traits.email' as traits_email,
-        record ->> '$.context.traits.email' as context_traits_email,
-        record ->> '$.properties.order_id' as order_id,
-        record ->> '$.properties.revenue' as revenue,
-        record ->> '$.properties.currency' as currency,
-        record ->> '$.properties.product_id' as product_id,
-        json_type(record, '$.properties') as properties_json_type,
-        record -> '$.properties' as properties,
-        json_type(record, '$.traits') as traits_json_type,
-        record -> '$.traits' as traits,
+        {%- for column, path in text_fields %}
+            text_values[{{ loop.index }}] as {{ column }},
+        {%- endfor %}
+        json_type(json_values[1]) as properties_json_type,
+        json_values[1] as properties,
+        json_type(json_values[2]) as traits_json_type,
+        json_values[2] as traits,
         dt as landing_dt,
         file as landing_file,
         line as landing_line,
         loaded_at
-    from web_events
+    from parsed
 
 ),
 

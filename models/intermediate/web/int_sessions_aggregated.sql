@@ -1,0 +1,79 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_keys_to_recompute(
+            ref('int_web_events_sessionized'),
+            'device_key',
+            model_rows_count='sum(events_count)',
+            model_last_loaded_at='max(last_loaded_at)',
+        ) }}"
+    )
+}}
+
+with
+
+int_web_events_sessionized as (
+
+    select * from {{ ref('int_web_events_sessionized') }}
+
+),
+
+-- An incremental run aggregates the devices this table does not hold: new ones, and those
+-- the pre-hook removed because their sessionised messages changed (keys_to_recompute).
+devices_to_aggregate as (
+
+    select int_web_events_sessionized.*
+    from int_web_events_sessionized
+    -- noqa: disable=LT02
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as sessions
+        where sessions.device_key = int_web_events_sessionized.device_key
+    )
+    {%- endif %}
+    -- noqa: enable=LT02
+
+),
+
+-- One row per session; the landing fields are those of the session's first message, which
+-- alone decides the traffic source (int_sessions).
+final as (
+
+    select
+        session_id,
+        max(device_key) as device_key,
+        max(anonymous_id) as anonymous_id,
+        max_by(user_id, session_message_number) filter (
+            where user_id is not null
+        ) as identified_user_id,
+        coalesce(
+            array_agg(distinct user_id order by user_id) filter (where user_id is not null),
+            []
+        ) as user_ids,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        count(case when message_type = 'page' then 1 end) as page_views,
+        count(*) as events_count,
+        {{ dbt.bool_or("coalesce(event_name = 'Order Completed', false)") }} as has_order,
+        coalesce(
+            array_agg(distinct order_id order by order_id) filter (
+                where event_name = 'Order Completed' and order_id is not null
+            ),
+            []
+        ) as order_ids,
+        max(case when session_message_number = 1 then page_path end) as landing_path,
+        max(case when session_message_number = 1 then page_url end) as landing_page_url,
+        max(case when session_message_number = 1 then page_referrer end) as landing_referrer,
+        max(case when session_message_number = 1 then utm_source end) as landing_utm_source,
+        max(case when session_message_number = 1 then utm_medium end) as landing_utm_medium,
+        max(case when session_message_number = 1 then utm_campaign end) as landing_utm_campaign,
+        max(loaded_at) as last_loaded_at
+    from devices_to_aggregate
+    group by session_id
+
+)
+
+select * from final
