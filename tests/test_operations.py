@@ -57,8 +57,12 @@ def reference_marts(pipeline) -> dict:
 
 
 def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
-    pipeline, reference_marts, tmp_path
+    pipeline, reference_marts, tmp_path, monkeypatch
 ):
+    # Without the late-data lookback, every late or changed row must be found by the
+    # incremental models' own change detection.
+    monkeypatch.setenv("JOURNEY_WEB_LATE_DATA_LOOKBACK_DAYS", "0")
+    monkeypatch.setenv("JOURNEY_EMAIL_LATE_DATA_LOOKBACK_DAYS", "0")
     settings = replace(pipeline.settings, warehouse_dir=tmp_path / "warehouse")
     last = PIPELINE_DAYS - 1
     bi = settings.published_dir / "bi.duckdb"
