@@ -524,6 +524,22 @@ def _record_files(con, spec: EntitySpec, entries: list[_FileEntry], loaded_at) -
         con.unregister("batch_loaded_files")
 
 
+def next_loaded_at(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dt.datetime:
+    """Now, or just after the latest `loaded_at` already in `tables` if the clock went back.
+
+    Incremental models find changed rows by a later `loaded_at`, so every write must move
+    it forward, whatever the machine's clock does.
+    """
+    now = dt.datetime.now(dt.UTC)
+    latest = [
+        con.execute(f"select max(loaded_at) from raw.{table}").fetchone()[0] for table in tables
+    ]
+    latest = [value for value in latest if value is not None]
+    if latest and max(latest) >= now:
+        return max(latest) + dt.timedelta(microseconds=1)
+    return now
+
+
 def load_partitions(
     con: duckdb.DuckDBPyConnection, landing: Path, spec: EntitySpec, days: Iterable[dt.date]
 ) -> list[FileResult]:
@@ -533,7 +549,8 @@ def load_partitions(
     atomically), but several days share one transaction and one pass of the checks,
     up to BATCH_TEXT_BYTES of text.
     """
-    loaded_at = dt.datetime.now(dt.UTC)
+    ensure_raw_schema(con)
+    loaded_at = next_loaded_at(con, [spec.table])
     known = _KnownFiles(con, spec)
     results: list[FileResult] = []
     batch = _Batch()

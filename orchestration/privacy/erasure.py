@@ -33,8 +33,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.ingestion.loader import ensure_raw_schema
-from orchestration.ingestion.specs import EntitySpec
+from orchestration.ingestion.loader import ensure_raw_schema, next_loaded_at
+from orchestration.ingestion.specs import ENTITY_SPECS, EntitySpec
 from orchestration.privacy import ledger as led
 from orchestration.privacy.keys import ErasureKey, ErasureKeyError
 from orchestration.privacy.rules import (
@@ -557,7 +557,8 @@ class _Eraser:
         self.con = con
         self.key = key
         self.request_id = request_id
-        self.now = dt.datetime.now(dt.UTC)
+        # later than every loaded_at in raw: incremental models rebuild the rewritten rows
+        self.now = next_loaded_at(con, [spec.table for spec in ENTITY_SPECS])
         self.ledger = led.load_ledger(con)
         self.new_entries: dict[tuple[str, str], led.LedgerEntry] = {}
         self.upgraded: list[str] = []

@@ -6,8 +6,9 @@
         pre_hook="{{ delete_keys_to_recompute(
             ref('int_web_events_sessionized'),
             'device_key',
+            row_fingerprint=sessionized_message_fingerprint(),
             model_rows_count='sum(events_count)',
-            model_last_loaded_at='max(last_loaded_at)',
+            model_fingerprint='sum(messages_fingerprint)',
         ) }}"
     )
 }}
@@ -70,7 +71,7 @@ final as (
         max(case when session_message_number = 1 then utm_source end) as landing_utm_source,
         max(case when session_message_number = 1 then utm_medium end) as landing_utm_medium,
         max(case when session_message_number = 1 then utm_campaign end) as landing_utm_campaign,
-        max(loaded_at) as last_loaded_at
+        sum({{ sessionized_message_fingerprint() }}) as messages_fingerprint
     from devices_to_aggregate
     group by session_id
 

@@ -6,6 +6,7 @@
         pre_hook="{{ delete_keys_to_recompute(
             web_session_messages_by_device(),
             'device_key',
+            row_fingerprint=web_session_message_fingerprint(),
             lookback_days=var('web_late_data_lookback_days'),
         ) }}"
     )
