@@ -1,0 +1,160 @@
+"""The incremental web models equal a full build after a change only their own change
+detection can find: the late-data lookback is 0, and the change is outside the run's window.
+
+A retried message has two copies, on two landing days; the first-received one is kept.
+That day is then reloaded without it, so the kept copy moves to the other day while the
+device's message count stays the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from orchestration.project import REPO_ROOT, dbt_executable
+from tests.support import PIPELINE_DAYS, PIPELINE_START
+
+WEB_CHAIN = "+int_sessions_aggregated"
+INCREMENTAL_TABLES = (
+    "staging.stg_web__events",
+    "intermediate.int_web_events_sessionized",
+    "intermediate.int_sessions_aggregated",
+)
+
+
+def _dbt_run(warehouse_dir: Path, *args: str) -> None:
+    last_day = PIPELINE_START + dt.timedelta(days=PIPELINE_DAYS - 1)
+    window = f'{{"window_start": "{last_day}", "window_end": "{last_day + dt.timedelta(days=1)}"}}'
+    target = ["--target-path", str(warehouse_dir / "dbt_target")]
+    result = subprocess.run(
+        [dbt_executable(), "run", "--select", WEB_CHAIN, "--vars", window, *args, *target],
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "JOURNEY_WAREHOUSE_DIR": str(warehouse_dir),
+            "JOURNEY_WEB_LATE_DATA_LOOKBACK_DAYS": "0",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def _copy_warehouse(source: Path, target_dir: Path) -> Path:
+    target_dir.mkdir(parents=True)
+    for name in ("journey.duckdb", "journey.duckdb.wal"):
+        if (source.parent / name).exists():
+            shutil.copy2(source.parent / name, target_dir / name)
+    return target_dir / "journey.duckdb"
+
+
+def _reload_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """What the loader does to a day it loads again: every row gets a new loaded_at."""
+    con.execute(
+        "update raw.web_events set loaded_at = now() + interval 1 second where dt = ?", [day]
+    )
+
+
+def test_a_message_whose_kept_copy_moves_to_another_day_is_sessionised_again(pipeline, tmp_path):
+    incremental = _copy_warehouse(pipeline.settings.warehouse_path, tmp_path / "incremental")
+    first_day = PIPELINE_START + dt.timedelta(days=3)
+    retry_day = PIPELINE_START + dt.timedelta(days=5)
+
+    con = duckdb.connect(str(incremental))
+    # A page message that is its device's only message that day, from a device seen on
+    # other days too, the retry's day among them: its latest loaded_at and its number of
+    # messages then stay the same when the kept copy moves.
+    message = con.execute(
+        """
+        with pages as (
+            select
+                dt,
+                file,
+                line,
+                record ->> '$.messageId' as message_id,
+                record ->> '$.anonymousId' as anonymous_id
+            from raw.web_events
+            where dt = ? and record ->> '$.type' = 'page'
+        )
+        select dt, file, line, message_id
+        from pages
+        where
+            (
+                select count(distinct web_events.dt)
+                from raw.web_events as web_events
+                where web_events.record ->> '$.anonymousId' = pages.anonymous_id
+            ) >= 3
+            and (
+                select count(*)
+                from raw.web_events as web_events
+                where
+                    web_events.dt = pages.dt
+                    and web_events.record ->> '$.anonymousId' = pages.anonymous_id
+            ) = 1
+            and exists (
+                select 1
+                from raw.web_events as web_events
+                where
+                    web_events.dt = ?
+                    and web_events.record ->> '$.anonymousId' = pages.anonymous_id
+            )
+        order by message_id
+        limit 1
+        """,
+        [first_day, retry_day],
+    ).fetchone()
+    assert message, "the generated landing has a device seen on several days"
+    day, file, line, message_id = message
+
+    # The retry, received later, lands in a reload of a later day.
+    con.execute(
+        """
+        insert into raw.web_events
+        select
+            ?,
+            'web/events/dt=' || ? || '/retry.jsonl',
+            1,
+            cast(json_merge_patch(record, '{"receivedAt": "2030-01-01T00:00:00Z"}') as json),
+            loaded_at
+        from raw.web_events
+        where dt = ? and file = ? and line = ?
+        """,
+        [retry_day, str(retry_day), day, file, line],
+    )
+    _reload_day(con, retry_day)
+    con.close()
+    _dbt_run(incremental.parent)
+
+    # The first day is reloaded without the message: its retry becomes the kept copy.
+    con = duckdb.connect(str(incremental))
+    con.execute(
+        "delete from raw.web_events where dt = ? and file = ? and line = ?", [day, file, line]
+    )
+    _reload_day(con, first_day)
+    con.close()
+    _dbt_run(incremental.parent)
+
+    full = _copy_warehouse(incremental, tmp_path / "full")
+    _dbt_run(full.parent, "--full-refresh")
+
+    con = duckdb.connect(str(incremental), read_only=True)
+    con.execute(f"attach '{full}' as full_build (read_only)")
+    kept = con.execute(
+        "select landing_dt from staging.stg_web__events where message_id = ?", [message_id]
+    ).fetchone()
+    assert kept == (retry_day,)
+    for table in INCREMENTAL_TABLES:
+        only_incremental, only_full = (
+            con.execute(
+                f"select count(*) from (select * from {a} except all select * from {b})"
+            ).fetchone()[0]
+            for a, b in ((table, f"full_build.{table}"), (f"full_build.{table}", table))
+        )
+        assert (only_incremental, only_full) == (0, 0), table
+    con.close()
