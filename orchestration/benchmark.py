@@ -513,11 +513,12 @@ def measure_size(
         "full build", landing, warehouse, first, last_full, log_dir / f"{size.name}-full.log"
     )
     figures.load_average = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    if figures.full.exit_code == 0:
+        figures.rows_full = rows_loaded(warehouse, (first, last_full))
+        figures.web_events_full = figures.rows_full.get("web", 0)
     progress(figures)
     if figures.full.exit_code != 0:
         return figures
-    figures.rows_full = rows_loaded(warehouse, (first, last_full))
-    figures.web_events_full = figures.rows_full.get("web", 0)
     if not skip_lower_bound:
         copy_warehouse(warehouse, lower_bound_work)
     if not skip_daily:
