@@ -113,7 +113,10 @@ def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
     assert _digest(bi) == published, "BI keeps the last copy that passed its tests"
 
 
-def test_rerunning_past_partitions_gives_identical_marts(pipeline, reference_marts):
+def test_rerunning_past_partitions_gives_identical_marts(pipeline, reference_marts, monkeypatch):
+    # With a late-data lookback the rerun also re-parses the days before its window.
+    monkeypatch.setenv("JOURNEY_WEB_LATE_DATA_LOOKBACK_DAYS", "2")
+    monkeypatch.setenv("JOURNEY_EMAIL_LATE_DATA_LOOKBACK_DAYS", "2")
     outcome = run_pipeline(
         pipeline.settings,
         PIPELINE_START + dt.timedelta(days=2),
