@@ -27,15 +27,7 @@ devices_to_aggregate as (
 
     select int_web_events_sessionized.*
     from int_web_events_sessionized
-    -- noqa: disable=LT02
-    {%- if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as sessions
-        where sessions.device_key = int_web_events_sessionized.device_key
-    )
-    {%- endif %}
-    -- noqa: enable=LT02
+    {{ where_key_not_in_this('int_web_events_sessionized', 'device_key') }}
 
 ),
 

@@ -72,15 +72,7 @@ devices_to_sessionize as (
 
     select human_messages.*
     from human_messages
-    -- noqa: disable=LT02
-    {%- if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as sessionized
-        where sessionized.device_key = human_messages.device_key
-    )
-    {%- endif %}
-    -- noqa: enable=LT02
+    {{ where_key_not_in_this('human_messages', 'device_key') }}
 
 ),
 
