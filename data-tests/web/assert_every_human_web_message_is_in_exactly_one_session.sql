@@ -27,7 +27,8 @@ sessionised_counts as (
     select
         message_id,
         count(*) as sessionised_copies,
-        count(distinct session_id) as sessions
+        -- with one copy, one non-null session id is one session: no distinct count needed
+        count(session_id) as copies_in_a_session
     from int_web_events_sessionized
     group by message_id
 
@@ -40,7 +41,7 @@ staged_messages as (
         stg_web__events.message_type,
         int_web_bot_messages.message_id is not null as is_bot,
         coalesce(sessionised_counts.sessionised_copies, 0) as sessionised_copies,
-        coalesce(sessionised_counts.sessions, 0) as sessions
+        coalesce(sessionised_counts.copies_in_a_session, 0) as copies_in_a_session
     from stg_web__events
     left join int_web_bot_messages
         on stg_web__events.message_id = int_web_bot_messages.message_id
@@ -66,7 +67,7 @@ breaches as (
         or (
             message_type in ('page', 'track')
             and not is_bot
-            and (sessionised_copies != 1 or sessions != 1)
+            and (sessionised_copies != 1 or copies_in_a_session != 1)
         )
 
 ),
