@@ -211,7 +211,7 @@ def _requests_pass(
             "insert into _erasure_ids select ?, unnest(?), true",
             [EMAIL, [email for email, _, _ in requests]],
         )
-        eraser.close()
+        eraser.extend_to_closure()
         eraser.keep_links_touching_ids()
         con.execute("delete from _erasure_ids")
         con.execute("create or replace temp table _erasure_union as from _erasure_ids")
@@ -668,7 +668,7 @@ class _Eraser:
 
         Returns how many identifiers (record ids aside) the person has.
         """
-        self.close()
+        self.extend_to_closure()
         found = self.con.execute(
             "select identifier_type, value, bool_or(links_contacts) from _erasure_ids "
             "group by all order by all"
@@ -677,7 +677,7 @@ class _Eraser:
             self.entry(identifier_type, value, links)
         return len({(t, v) for t, v, _ in found})
 
-    def close(self) -> None:
+    def extend_to_closure(self) -> None:
         """Add to `_erasure_ids` what the extracted links reach, until nothing new."""
         while self.con.execute(CLOSURE_SQL).fetchone()[0]:
             pass
