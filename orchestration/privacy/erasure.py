@@ -513,24 +513,20 @@ def _rule_fields(rules: TableRules) -> list[tuple[str, JsonPath, str]]:
     return [(f"f{i}", path, kind) for i, (path, kind) in enumerate(rules.identifiers)]
 
 
-# The columns CLOSURE_SQL follows a link from, per extracted table.
-LINKING_COLUMNS = {
-    "_erasure_contacts": ("contact_id", "merged_into", "email"),
-    "_erasure_orders": ("contact_id", "email"),
-    "_erasure_engagements": ("contact_id",),
-    "_erasure_web": ("user_id", "anonymous_id", "trait_email", "context_trait_email"),
-    "_erasure_mail": ("email",),
-}
-
-TEMP_TABLES = (
-    "_erasure_ids",
-    "_erasure_union",
-    "_erasure_placeholders",
+# The tables of links extracted from raw (_extract_sql), which CLOSURE_SQL walks.
+LINK_TABLES = (
     "_erasure_contacts",
     "_erasure_orders",
     "_erasure_engagements",
     "_erasure_web",
     "_erasure_mail",
+)
+
+TEMP_TABLES = (
+    "_erasure_ids",
+    "_erasure_union",
+    "_erasure_placeholders",
+    *LINK_TABLES,
     "_erasure_rejected_hits",
 )
 
@@ -683,12 +679,21 @@ class _Eraser:
             pass
 
     def keep_links_touching_ids(self) -> None:
-        """Drop the extracted link rows that no identifier in `_erasure_ids` can fire.
+        """Drop the extracted link rows that hold none of the identifiers in `_erasure_ids`.
 
-        A walk from any subset of these identifiers follows only rows whose linking
-        columns hold one of them, so it finds the same identifiers in what is left.
+        A walk from any subset of these identifiers only follows rows that hold one of
+        them, so it finds the same identifiers in what is left. Every text column counts,
+        whichever CLOSURE_SQL links from: a new link needs no change here.
         """
-        for table, columns in LINKING_COLUMNS.items():
+        for table in LINK_TABLES:
+            columns = [
+                row[0]
+                for row in self.con.execute(
+                    "select column_name from duckdb_columns() "
+                    "where database_name = 'temp' and table_name = ? and data_type = 'VARCHAR'",
+                    [table],
+                ).fetchall()
+            ]
             touching = " or ".join(
                 f"{column} in (select value from _erasure_ids)" for column in columns
             )
