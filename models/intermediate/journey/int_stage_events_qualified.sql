@@ -80,6 +80,7 @@ first_purchase as (
 
 after_purchase_matches as (
 
+    -- post_purchase: something the person does strictly after their first purchase.
     select
         touchpoints.customer_id,
         stage_rules.stage,
@@ -92,7 +93,14 @@ after_purchase_matches as (
             touchpoints.customer_id = first_purchase.customer_id
             and touchpoints.occurred_at > first_purchase.purchased_at
     inner join stage_rules
-        on stage_rules.rule_type = 'any_touchpoint_after_purchase'
+        on
+            stage_rules.rule_type = 'touchpoint_after_purchase'
+            and touchpoints.source_system = stage_rules.source_system
+            and touchpoints.touchpoint_type = stage_rules.touchpoint_type
+            and (
+                stage_rules.match_value is null or stage_rules.match_value <> 'marketing'
+                or touchpoints.is_marketing_email
+            )
 
 ),
 

@@ -18,6 +18,18 @@ email_events as (
 
 ),
 
+email_messages as (
+
+    select * from {{ ref('int_email_messages_summarised') }}
+
+),
+
+email_click_sessions as (
+
+    select * from {{ ref('int_email_click_sessions') }}
+
+),
+
 email_addresses as (
 
     select * from {{ ref('int_email_addresses_resolved') }}
@@ -58,10 +70,14 @@ web_sessions as (
         'web_session' as touchpoint_type,
         sessions.channel,
         sessions.campaign,
+        email_click_sessions.email_campaign_id,
+        cast(null as boolean) as is_marketing_email,
         sessions.session_id as source_record_id
     from sessions
     inner join sessions_stitched
         on sessions.session_id = sessions_stitched.session_id
+    left join email_click_sessions
+        on sessions.session_id = email_click_sessions.session_id
 
 ),
 
@@ -76,10 +92,16 @@ email_touches as (
         'email_' || email_events.event_type as touchpoint_type,
         'Email' as channel,
         coalesce(email_events.campaign_name, email_events.campaign_id) as campaign,
+        -- Only a click is the campaign's touch; a delivery or an open is done to the person.
+        case when email_events.event_type = 'click' then email_messages.campaign_id end
+            as email_campaign_id,
+        email_messages.campaign_id is not null as is_marketing_email,
         email_events.email_event_id as source_record_id
     from email_events
     inner join email_addresses
         on email_events.email = email_addresses.email
+    inner join email_messages
+        on email_events.email_message_id = email_messages.email_message_id
     where
         email_events.event_type in ('delivered', 'click')
         or (email_events.event_type = 'open' and not email_events.is_machine_open)
@@ -96,6 +118,8 @@ order_touches as (
         'order' as touchpoint_type,
         null as channel,
         null as campaign,
+        null as email_campaign_id,
+        null as is_marketing_email,
         order_id as source_record_id
     from orders
     where order_status <> 'cancelled'
@@ -112,6 +136,8 @@ engagement_touches as (
         engagement_type as touchpoint_type,
         null as channel,
         null as campaign,
+        null as email_campaign_id,
+        null as is_marketing_email,
         engagement_id as source_record_id
     from engagements
 
@@ -141,6 +167,8 @@ lifecycle_touches as (
         'crm_lifecycle_change' as touchpoint_type,
         null as channel,
         null as campaign,
+        null as email_campaign_id,
+        null as is_marketing_email,
         lifecycle_stage as source_record_id
     from lifecycle_first_reached
 
@@ -170,6 +198,8 @@ final as (
         touchpoint_type,
         cast(channel as varchar) as channel,
         cast(campaign as varchar) as campaign,
+        cast(email_campaign_id as varchar) as email_campaign_id,
+        cast(is_marketing_email as boolean) as is_marketing_email,
         source_record_id
     from unioned
     where customer_id is not null and occurred_at is not null

@@ -18,6 +18,14 @@ touchpoints as (
 
 ),
 
+engagements as (
+
+    -- The touchpoints attribution considers (web sessions and email clicks): things the
+    -- person did, unlike a delivery or an open, so only they can acquire someone.
+    select * from {{ ref('int_attribution_touchpoints') }}
+
+),
+
 orders as (
 
     select * from {{ ref('fct_orders') }}
@@ -34,10 +42,19 @@ first_touch as (
 
     select
         customer_id,
-        min(occurred_at) as first_touch_at,
-        arg_min(channel, { 'occurred_at': occurred_at, 'touchpoint_id': touchpoint_id })
-        filter (where channel is not null) as acquisition_channel
+        min(occurred_at) as first_touch_at
     from touchpoints
+    group by customer_id
+
+),
+
+first_engagement as (
+
+    select
+        customer_id,
+        arg_min(channel, { 'occurred_at': occurred_at, 'touchpoint_id': touchpoint_id })
+            as acquisition_channel
+    from engagements
     group by customer_id
 
 ),
@@ -77,7 +94,7 @@ final as (
         contacts.country,
         contacts.is_marketing_opt_in as marketing_opt_in,
         least(first_touch.first_touch_at, contacts.created_at) as first_seen_at,
-        first_touch.acquisition_channel,
+        first_engagement.acquisition_channel,
         order_summary.first_order_at,
         order_summary.last_order_at,
         coalesce(order_summary.orders_count, 0) as orders_count,
@@ -88,6 +105,8 @@ final as (
         on customers.surviving_crm_contact_id = contacts.crm_contact_id
     left join first_touch
         on customers.customer_id = first_touch.customer_id
+    left join first_engagement
+        on customers.customer_id = first_engagement.customer_id
     left join order_summary
         on customers.customer_id = order_summary.customer_id
     left join current_stage

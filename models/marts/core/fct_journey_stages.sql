@@ -18,6 +18,12 @@ touchpoints as (
 
 ),
 
+attribution as (
+
+    select * from {{ ref('fct_attribution') }}
+
+),
+
 stages as (
 
     select distinct
@@ -98,6 +104,23 @@ entered as (
 
 ),
 
+order_channels as (
+
+    -- The channel that the default attribution model credits most for an order (ties: the
+    -- channel first in name order): the channel of the purchase stage, entered by an order.
+    select
+        'order:' || order_id as touchpoint_id,
+        channel,
+        row_number() over (
+            partition by order_id
+            order by sum(credit) desc, channel asc
+        ) as channel_rank
+    from attribution
+    where model = '{{ var("default_attribution_model") }}'
+    group by order_id, channel
+
+),
+
 final as (
 
     select
@@ -108,10 +131,14 @@ final as (
         coalesce(entered.qualified_at is null or entered.qualified_at > entered.entered_at, false)
             as is_inferred,
         entered.entering_touchpoint_id,
-        touchpoints.channel
+        coalesce(order_channels.channel, touchpoints.channel) as channel
     from entered
     left join touchpoints
         on entered.entering_touchpoint_id = touchpoints.touchpoint_id
+    left join order_channels
+        on
+            entered.entering_touchpoint_id = order_channels.touchpoint_id
+            and order_channels.channel_rank = 1
 
 )
 

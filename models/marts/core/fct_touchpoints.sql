@@ -36,6 +36,7 @@ final as (
         touchpoints.touchpoint_type,
         touchpoints.channel,
         touchpoints.campaign,
+        touchpoints.email_campaign_id,
         journey_stages.stage as journey_stage
     from touchpoints
     left join stage_at_touch

@@ -122,6 +122,8 @@ joined as (
         coalesce(email_daily.emails_delivered, 0) as emails_delivered,
         coalesce(email_daily.unique_opens, 0) as unique_opens,
         coalesce(email_daily.unique_clicks, 0) as unique_clicks,
+        coalesce(email_daily.transactional_emails_delivered, 0)
+            as transactional_emails_delivered,
         coalesce(survey_daily.nps_responses, 0) as nps_responses,
         coalesce(survey_daily.nps_promoters, 0) as nps_promoters,
         coalesce(survey_daily.nps_detractors, 0) as nps_detractors,
@@ -159,6 +161,7 @@ final as (
         unique_clicks,
         unique_opens / nullif(emails_delivered, 0) as email_open_rate,
         unique_clicks / nullif(emails_delivered, 0) as email_click_rate,
+        transactional_emails_delivered,
         nps_responses,
         nps_promoters,
         nps_detractors,

@@ -6,9 +6,9 @@ messages as (
 
 ),
 
-email_events as (
+touchpoints as (
 
-    select * from {{ ref('stg_email__events') }}
+    select * from {{ ref('int_touchpoints_unioned') }}
 
 ),
 
@@ -59,29 +59,28 @@ campaign_counts as (
 
 ),
 
-click_touchpoints as (
+campaign_touches as (
 
-    -- The touchpoint id of an email click, as int_touchpoints_unioned builds it.
+    -- The campaign's touches: its email clicks and the web sessions they opened.
     select
-        'email_click:' || email_events.email_event_id as touchpoint_id,
-        campaign_messages.campaign_id
-    from email_events
-    inner join campaign_messages
-        on email_events.email_message_id = campaign_messages.email_message_id
-    where email_events.event_type = 'click'
+        touchpoint_id,
+        email_campaign_id as campaign_id
+    from touchpoints
+    where email_campaign_id is not null
 
 ),
 
 campaign_revenue as (
 
     select
-        click_touchpoints.campaign_id,
+        campaign_touches.campaign_id,
+        sum(attribution.credit) as attributed_orders,
         sum(attribution.attributed_revenue) as attributed_revenue
     from attribution
-    inner join click_touchpoints
-        on attribution.touchpoint_id = click_touchpoints.touchpoint_id
-    where attribution.model = 'last_touch'
-    group by click_touchpoints.campaign_id
+    inner join campaign_touches
+        on attribution.touchpoint_id = campaign_touches.touchpoint_id
+    where attribution.model = '{{ var("default_attribution_model") }}'
+    group by campaign_touches.campaign_id
 
 ),
 
@@ -108,6 +107,7 @@ final as (
         cast(campaign_counts.bounces as double) / nullif(campaign_counts.sent, 0) as bounce_rate,
         cast(campaign_counts.unsubscribes as double) / nullif(campaign_counts.delivered, 0)
             as unsubscribe_rate,
+        cast(coalesce(campaign_revenue.attributed_orders, 0) as double) as attributed_orders,
         cast(coalesce(campaign_revenue.attributed_revenue, 0) as double) as attributed_revenue
     from campaign_counts
     left join campaign_revenue

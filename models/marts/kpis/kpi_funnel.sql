@@ -48,7 +48,7 @@ cohorts as (
 stage_steps as (
 
     -- Stages are cumulative, so the previous row of a person (by stage order) is the
-    -- previous stage; the gap is in fractional days between the two entered_at.
+    -- previous stage; the gap is in seconds between the two entered_at.
     select
         customer_id,
         stage,
@@ -56,7 +56,7 @@ stage_steps as (
             'lag(entered_at) over (partition by customer_id order by stage_order)',
             'entered_at',
             'second'
-        ) }} as double) / 86400 as days_from_previous
+        ) }} as double) as seconds_from_previous
     from journey_stages
 
 ),
@@ -67,8 +67,8 @@ cohort_stage_counts as (
         cohort_members.cohort_month,
         stage_steps.stage,
         count(*) as customers_reached,
-        percentile_cont(0.5) within group (order by stage_steps.days_from_previous)
-            as median_days_from_previous
+        percentile_cont(0.5) within group (order by stage_steps.seconds_from_previous)
+            as median_seconds_from_previous
     from cohort_members
     inner join stage_steps
         on cohort_members.customer_id = stage_steps.customer_id
@@ -83,7 +83,7 @@ cohort_stages as (
         stages.stage,
         stages.stage_order,
         coalesce(cohort_stage_counts.customers_reached, 0) as customers_reached,
-        cohort_stage_counts.median_days_from_previous
+        cohort_stage_counts.median_seconds_from_previous
     from cohorts
     cross join stages
     left join cohort_stage_counts
@@ -103,7 +103,7 @@ with_previous as (
         lag(customers_reached) over (
             partition by cohort_month order by stage_order
         ) as previous_stage_customers,
-        median_days_from_previous
+        median_seconds_from_previous
     from cohort_stages
 
 ),
@@ -118,7 +118,8 @@ final as (
         cast(previous_stage_customers as bigint) as previous_stage_customers,
         cast(customers_reached as double) / nullif(previous_stage_customers, 0)
             as conversion_from_previous,
-        cast(median_days_from_previous as double) as median_days_from_previous
+        cast(median_seconds_from_previous / 86400 as double) as median_days_from_previous,
+        cast(median_seconds_from_previous / 3600 as double) as median_hours_from_previous
     from with_previous
 
 )
