@@ -1,0 +1,47 @@
+{{ config(severity='warn') }}
+-- Plausibility (warns, never blocks): a campaign whose clicks opened sessions that led to
+-- orders should show attributed revenue. Returns each campaign with such orders but no
+-- revenue in kpi_email_campaigns: a sign that the click-to-session link or the default
+-- attribution model misses the campaign's touches.
+with
+
+campaigns as (
+
+    select * from {{ ref('kpi_email_campaigns') }}
+
+),
+
+touchpoints as (
+
+    select * from {{ ref('fct_touchpoints') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('fct_sessions') }}
+
+),
+
+campaign_orders as (
+
+    select
+        touchpoints.email_campaign_id as campaign_id,
+        count(*) as converting_sessions
+    from touchpoints
+    inner join sessions
+        on touchpoints.touchpoint_id = sessions.session_id
+    where touchpoints.email_campaign_id is not null and sessions.has_order
+    group by touchpoints.email_campaign_id
+
+)
+
+select
+    campaigns.campaign_id,
+    campaigns.campaign_name,
+    campaign_orders.converting_sessions,
+    campaigns.attributed_revenue
+from campaign_orders
+inner join campaigns
+    on campaign_orders.campaign_id = campaigns.campaign_id
+where campaigns.attributed_revenue = 0
