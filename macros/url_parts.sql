@@ -22,3 +22,16 @@
             )
     end
 {%- endmacro %}
+
+
+{#- The host without its public suffix (the top-level domain, and a ccTLD's second level such
+    as `co.uk` or `com.br`): `images.google.co.uk` gives `images.google`, `ya.ru` gives `ya`;
+    null for a name without a dot. A small approximation of the Public Suffix List, enough
+    for the `brand.*` domains of the channel seeds. -#}
+{% macro host_without_public_suffix(host) -%}
+    {{ return(adapter.dispatch('host_without_public_suffix', 'journey')(host)) }}
+{%- endmacro %}
+
+{% macro default__host_without_public_suffix(host) -%}
+    nullif(regexp_extract({{ host }}, '^(.*?)\.(?:(?:com?|net|org|gov|edu|ac|ne|or|go)\.[a-z]{2}|[a-z]{2,})$', 1), '')
+{%- endmacro %}

@@ -1,7 +1,9 @@
--- The source lists match what the macros compare them with: sources lower-case and trimmed
--- (classify_channel lower-cases the source before the lookup), every search engine's name a
--- search source (so its organic traffic is Organic Search), and every search-engine
--- pattern matching its example host. Returns one row per problem.
+-- The source lists match what the macros compare them with: sources and domains lower-case
+-- and trimmed (classify_channel lower-cases the source before the lookup, and referrer hosts
+-- are lower-cased without www.), every search engine's name a search source (so its organic
+-- traffic is Organic Search), every search_engines row the most specific match of its
+-- example host, `.*` only where subdomains are matched, and no category row that a broader
+-- row of the same category already covers. Returns one row per problem.
 with
 
 channel_source_categories as (
@@ -26,6 +28,43 @@ unnormalised_sources as (
 
 ),
 
+exact_sources_with_wildcards as (
+
+    select
+        source as subject,
+        'a source ending in .* needs match_subdomains (it names no source exactly)' as problem
+    from channel_source_categories
+    where source like '%.*' and not match_subdomains
+
+),
+
+redundant_sources as (
+
+    select
+        covered.source as subject,
+        'source is already covered by ' || covering.source || ' (same category)' as problem
+    from channel_source_categories as covered
+    inner join channel_source_categories as covering
+        on
+            covered.source_category = covering.source_category
+            and covered.source != covering.source
+            and covering.match_subdomains
+            and {{ host_matches_domain('covered.source', 'covering.source') }}
+
+),
+
+malformed_domains as (
+
+    select
+        domain as subject,
+        'domain is not a lower-case domain without www. (a trailing .* allowed)' as problem
+    from search_engines
+    where
+        not {{ matches_regex('domain', "'^[a-z0-9-]+([.][a-z0-9-]+)*([.][*])?$'") }}
+        or domain like 'www.%'
+
+),
+
 search_engines_not_search_sources as (
 
     select
@@ -36,21 +75,37 @@ search_engines_not_search_sources as (
         on
             search_engines.search_engine = channel_source_categories.source
             and channel_source_categories.source_category = 'SOURCE_CATEGORY_SEARCH'
-    where channel_source_categories.source is null
+    where search_engines.is_search and channel_source_categories.source is null
 
 ),
 
-patterns_missing_their_example as (
+example_hosts as (
 
     select
-        search_engines.host_regex as subject,
-        'pattern does not match its example host ' || search_engines.example_host as problem
+        domain,
+        example_host,
+        {{ url_host_without_www("'https://' || example_host || '/'") }} as referrer_host
     from search_engines
-    where
-        not {{ matches_regex(
-            url_host_without_www("'https://' || search_engines.example_host || '/'"),
-            'search_engines.host_regex'
-        ) }}
+
+),
+
+resolved_example_hosts as (
+
+    {{ search_engine_of_hosts('example_hosts', 'referrer_host') }}
+
+),
+
+rows_missing_their_example as (
+
+    select
+        example_hosts.domain as subject,
+        'the example host ' || example_hosts.example_host || ' is decided by '
+        || coalesce(resolved_example_hosts.search_engine__domain, 'no row')
+        || ', not by this row' as problem
+    from example_hosts
+    left join resolved_example_hosts
+        on example_hosts.referrer_host = resolved_example_hosts.search_engine__host
+    where resolved_example_hosts.search_engine__domain is distinct from example_hosts.domain
 
 ),
 
@@ -58,9 +113,15 @@ problems as (
 
     select * from unnormalised_sources
     union all
+    select * from exact_sources_with_wildcards
+    union all
+    select * from redundant_sources
+    union all
+    select * from malformed_domains
+    union all
     select * from search_engines_not_search_sources
     union all
-    select * from patterns_missing_their_example
+    select * from rows_missing_their_example
 
 )
 

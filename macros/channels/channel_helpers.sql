@@ -57,3 +57,22 @@
     {%- endfor -%}
     {{ return(normalised) }}
 {%- endmacro %}
+
+
+{#- True when `host` is the domain `domain` or one of its subdomains (`images.google.com` is
+    under `google.com`; `notgoogle.com` is not); a domain ending in `.*` stands for that name
+    under any public suffix (`google.*`: google.de, google.co.uk, images.google.com.br; see
+    host_without_public_suffix in url_parts.sql). Null when either is null. -#}
+{% macro host_matches_domain(host, domain) -%}
+    {{ return(adapter.dispatch('host_matches_domain', 'journey')(host, domain)) }}
+{%- endmacro %}
+
+{% macro default__host_matches_domain(host, domain) -%}
+    {%- set name -%}
+        case when {{ domain }} like '%.*' then {{ host_without_public_suffix(host) }} else {{ host }} end
+    {%- endset -%}
+    {%- set parent -%}
+        case when {{ domain }} like '%.*' then left({{ domain }}, -2) else {{ domain }} end
+    {%- endset -%}
+    ({{ name }} = {{ parent }} or right({{ name }}, length({{ parent }}) + 1) = '.' || {{ parent }})
+{%- endmacro %}

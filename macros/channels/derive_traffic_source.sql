@@ -4,9 +4,11 @@
       1. UTM parameters (any of source, medium, campaign set): lower-cased source and medium,
          '(not set)' for a missing one, the campaign as given;
       2. a click id on the landing page: gclid -> google / cpc, msclkid -> bing / cpc;
-      3. an external referrer: a search engine (seed search_engines) -> that engine / organic,
-         any other host -> the host without `www.` / referral; the own site (the hosts
-         of var own_site_hosts and their subdomains) is not a referrer;
+      3. an external referrer: a search engine's host (seed search_engines: a listed domain
+         or a subdomain of it, `brand.*` under any public suffix; the most specific row
+         decides) -> that engine / organic, any other host -> the host without `www.` /
+         referral; the own site (the hosts of var own_site_hosts and their subdomains) is
+         not a referrer;
       4. fbclid without an external referrer -> facebook / referral (Meta appends fbclid to
          every outbound link, organic or paid, and in-app browsers drop the referrer);
       5. nothing: (direct) / (none).
@@ -28,14 +30,9 @@
 
 with
 
-traffic_source__search_engines as (
-
-    select * from {{ ref('search_engines') }}
-
-),
-
-{#- Referrers are few next to rows (browsers send only the origin across sites): the host,
-    own-site and search-engine work runs once per distinct referrer URL. #}
+{#- Referrers are few next to rows (browsers send only the origin across sites): the host and
+    own-site work runs once per distinct referrer URL, the search-engine match once per
+    distinct host. #}
 traffic_source__referrer_urls as (
 
     select distinct {{ referrer_url }} as traffic_source__referrer_url
@@ -52,15 +49,11 @@ traffic_source__referrer_hosts as (
 
 ),
 
-traffic_source__search_referrers as (
+{#- A host is a search engine's when the most specific seed row that matches it (equal, a
+    subdomain, or `brand.*` under any public suffix) is a result page. #}
+traffic_source__search_hosts as (
 
-    select
-        referrer_hosts.traffic_source__referrer_url,
-        min(search_engines.search_engine) as traffic_source__search_engine
-    from traffic_source__referrer_hosts as referrer_hosts
-    inner join traffic_source__search_engines as search_engines
-        on {{ matches_regex('referrer_hosts.traffic_source__referrer_host', 'search_engines.host_regex') }}
-    group by referrer_hosts.traffic_source__referrer_url
+    {{ search_engine_of_hosts('traffic_source__referrer_hosts', 'traffic_source__referrer_host') }}
 
 ),
 
@@ -71,10 +64,10 @@ traffic_source__external_referrers as (
     select
         referrer_hosts.traffic_source__referrer_url,
         referrer_hosts.traffic_source__referrer_host,
-        search_referrers.traffic_source__search_engine
+        search_hosts.search_engine__search_engine as traffic_source__search_engine
     from traffic_source__referrer_hosts as referrer_hosts
-    left join traffic_source__search_referrers as search_referrers
-        on referrer_hosts.traffic_source__referrer_url = search_referrers.traffic_source__referrer_url
+    left join traffic_source__search_hosts as search_hosts
+        on referrer_hosts.traffic_source__referrer_host = search_hosts.search_engine__host
     where
         referrer_hosts.traffic_source__referrer_host is not null
         {%- if own_hosts %}
