@@ -350,7 +350,7 @@ def compile_manifest(database_dir: Path, target: Path, log: Path) -> Path:
     """`dbt compile --full-refresh` of the models against `database_dir`'s warehouse."""
     env = dict(os.environ)
     env["JOURNEY_WAREHOUSE_DIR"] = str(database_dir)
-    command = [_dbt_executable(), "compile", "--full-refresh", "--quiet"]
+    command = [_dbt_executable(), "compile", "--full-refresh", "--quiet", "--target", "prod"]
     command += ["--select", "resource_type:model", "--target-path", str(target)]
     command += ["--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
     with log.open("w") as out:

@@ -20,8 +20,13 @@ from orchestration.defs.ingestion import build_ingestion
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.publishing import build_publishing_asset
 from orchestration.defs.resources import Warehouse
-from orchestration.defs.schedules import build_daily_job, build_daily_schedule
-from orchestration.project import dbt_executable, dbt_project
+from orchestration.defs.schedules import (
+    build_daily_job,
+    build_daily_schedule,
+    build_publish_job,
+)
+from orchestration.progress import journey_logger
+from orchestration.project import DBT_TARGET, dbt_executable, dbt_project
 from orchestration.settings import Settings
 
 # Single-run backfills (one run over a range of days) are the documented way to run
@@ -46,14 +51,17 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             build_publishing_asset([*modelled, RUN_HEALTH_KEY]),
         ],
         asset_checks=[*reconciliation_checks, *build_freshness_checks()],
-        jobs=[daily_job],
+        jobs=[daily_job, build_publish_job()],
         schedules=[build_daily_schedule(daily_job)],
         resources={
             "warehouse": Warehouse(),
             "health_thresholds": HealthThresholds(),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project, dbt_executable=dbt_executable(), target=DBT_TARGET
+            ),
         },
         executor=dg.in_process_executor,
+        loggers={"console": dg.colored_console_logger, "journey": journey_logger},
     )
 
 

@@ -12,6 +12,10 @@ dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT)
 dbt_project.prepare_if_dev()
 
 
+# The dbt target of the pipeline (profiles.yml): journey.duckdb. The default target, dev,
+# is an analytics engineer's copy.
+DBT_TARGET = "prod"
+
 # What the manifest is parsed from: when none of it changed, the manifest is current.
 PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")
 

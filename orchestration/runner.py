@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -13,7 +16,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from orchestration.defs.schedules import DAILY_JOB_NAME
+from orchestration.defs.schedules import DAILY_JOB_NAME, PUBLISH_JOB_NAME
 from orchestration.health.summary import run_health_lines
 from orchestration.settings import Settings
 
@@ -59,8 +62,14 @@ def run_pipeline(
     first: dt.date,
     last: dt.date,
     instance: dg.DagsterInstance | None = None,
+    log_path: Path | None = None,
+    verbose: bool = False,
 ) -> RunOutcome:
-    """Materialise the whole asset graph for the partitions first..last as one run."""
+    """Materialise the whole asset graph for the partitions first..last as one run.
+
+    With `log_path`, the run's whole log (Dagster's events and dbt's output) goes to that
+    file and the terminal shows one line per step (all of it with `verbose`); without it,
+    Dagster's console logger prints everything, as in tests."""
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(settings)
@@ -71,16 +80,22 @@ def run_pipeline(
     # backfill otherwise spends minutes writing ~27 000 events before it starts. The cost:
     # the UI does not mark the partitions of a failed run as failed (the run is).
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
-    result = job.execute_in_process(
-        instance=instance,
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
-            PID_TAG: str(os.getpid()),
-        },
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
-    )
+    loggers, output = _run_logging(log_path, verbose)
+    with output:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
+                PID_TAG: str(os.getpid()),
+            },
+            run_config={"loggers": loggers},
+            raise_on_error=False,
+        )
+    return _outcome(result)
+
+
+def _outcome(result: dg.ExecuteInProcessResult) -> RunOutcome:
     outcome = RunOutcome(success=result.success, run_id=result.run_id)
     for evaluation in result.get_asset_check_evaluations():
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
@@ -98,6 +113,63 @@ def run_pipeline(
         ]
         outcome.failure = failures[0] if failures else "see the Dagster log above"
     return outcome
+
+
+def _run_logging(
+    log_path: Path | None, verbose: bool
+) -> tuple[dict, contextlib.AbstractContextManager]:
+    """The run's loggers and where its printed output goes: everything on the console (no
+    log file: tests), or the log file with one progress line per step on the terminal."""
+    if log_path is None:
+        return {"console": {"config": {"log_level": "INFO"}}}, contextlib.nullcontext()
+    loggers = {"journey": {"config": {"log_path": str(log_path), "verbose": verbose}}}
+    return loggers, _output_to(log_path, verbose)
+
+
+@contextlib.contextmanager
+def _output_to(log_path: Path, verbose: bool):
+    """Send what the run prints (dbt's node-by-node output, warnings) to the log file, and
+    with `verbose` to the terminal as well."""
+    with open(log_path, "a", encoding="utf-8", buffering=1) as log:
+        stream = _Tee(log, sys.__stdout__) if verbose else log
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
+            yield
+
+
+class _Tee:
+    def __init__(self, *streams) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def publish_only(
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+    log_path: Path | None = None,
+) -> RunOutcome:
+    """Run the publish job alone: the warehouse's current marts go to published/ again."""
+    from orchestration.definitions import build_definitions
+
+    job = build_definitions(settings).resolve_job_def(PUBLISH_JOB_NAME)
+    instance = instance or dg.DagsterInstance.get()
+    recover_interrupted_runs(instance)
+    loggers, output = _run_logging(log_path, verbose=False)
+    with output:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={PID_TAG: str(os.getpid())},
+            run_config={"loggers": loggers},
+            raise_on_error=False,
+        )
+    return _outcome(result)
 
 
 def _process_is_alive(pid: int) -> bool:
@@ -140,18 +212,28 @@ def _error_text(error) -> str:
     return "\n".join(texts)
 
 
-def summarise(settings: Settings, outcome: RunOutcome, seconds: float) -> str:
+def summarise(
+    settings: Settings, outcome: RunOutcome, seconds: float, log_path: Path | None = None
+) -> str:
     lines = ["", f"== journey run {'succeeded' if outcome.success else 'FAILED'} in {seconds:.0f}s"]
     if not settings.warehouse_path.exists():
         return "\n".join(lines)
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.Error as exc:
+        # A dbt process of a failed step may still hold the file for a moment.
+        lines.append(f"(no details: the warehouse could not be read: {_first_line(str(exc))})")
+        if log_path is not None:
+            lines.append(f"full log: {log_path}")
+        return "\n".join(lines)
     try:
         lines += _load_summary(con)
         failed = len(outcome.checks_failed)
         warned = len(outcome.checks_warned)
+        ran = outcome.checks_passed + warned + failed
         lines.append(
-            f"tests (asset checks): {outcome.checks_passed} passed, {warned} warned, "
-            f"{failed} failed"
+            f"tests: {ran} ran, {outcome.checks_passed} passed, {warned} warned, {failed} failed "
+            "(dbt tests and the loader's checks, as Dagster asset checks)"
         )
         lines += [f"  failed: {name}" for name in outcome.checks_failed[:20]]
         lines += [f"  warned: {name}" for name in outcome.checks_warned[:20]]
@@ -163,6 +245,8 @@ def summarise(settings: Settings, outcome: RunOutcome, seconds: float) -> str:
     if outcome.success and bi.exists():
         lines.append(f"published for BI: {bi} (read-only; select ... from marts.<table>)")
         lines.append(f"                  {settings.published_dir / 'parquet'}/<table>.parquet")
+    if log_path is not None:
+        lines.append(f"full log: {log_path}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.project import REPO_ROOT, dbt_executable
+from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable
 from tests.support import PIPELINE_DAYS, PIPELINE_START
 
 WEB_CHAIN = "+int_sessions_aggregated"
@@ -30,7 +30,7 @@ INCREMENTAL_TABLES = (
 def _dbt_run(warehouse_dir: Path, *args: str) -> None:
     last_day = PIPELINE_START + dt.timedelta(days=PIPELINE_DAYS - 1)
     window = f'{{"window_start": "{last_day}", "window_end": "{last_day + dt.timedelta(days=1)}"}}'
-    target = ["--target-path", str(warehouse_dir / "dbt_target")]
+    target = ["--target", DBT_TARGET, "--target-path", str(warehouse_dir / "dbt_target")]
     result = subprocess.run(
         [dbt_executable(), "run", "--select", WEB_CHAIN, "--vars", window, *args, *target],
         cwd=REPO_ROOT,

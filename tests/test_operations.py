@@ -45,7 +45,7 @@ def _digest(path: Path) -> str:
 
 
 def _run(settings, first: int, last: int) -> None:
-    result = run_journey(settings, "run", "--from", _day(first), "--to", _day(last))
+    result = run_journey(settings, "run", "--verbose", "--from", _day(first), "--to", _day(last))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
 
@@ -71,14 +71,14 @@ def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
     published = _digest(bi)
 
     kill_journey_when(
-        settings, DURING_LOAD, "run", "--from", _day(last - 3), "--to", _day(last - 3)
+        settings, DURING_LOAD, "run", "--verbose", "--from", _day(last - 3), "--to", _day(last - 3)
     )
     assert _digest(bi) == published, "a run killed during a load left the published copy alone"
     _run(settings, last - 3, last - 3)
     published = _digest(bi)
 
     kill_journey_when(
-        settings, DURING_DBT, "run", "--from", _day(last - 2), "--to", _day(last - 1), delay=3
+        settings, DURING_DBT, "run", "--verbose", "--from", _day(last - 2), "--to", _day(last - 1), delay=3
     )
     assert _digest(bi) == published, "a run killed during dbt left the published copy alone"
     kill_journey_when(
@@ -107,7 +107,7 @@ def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
         "now())"
     )
     con.close()
-    failed = run_journey(settings, "run", "--from", _day(last), "--to", _day(last))
+    failed = run_journey(settings, "run", "--verbose", "--from", _day(last), "--to", _day(last))
     assert failed.returncode != 0
     assert "not_null_stg_web__events_message_id" in failed.stdout + failed.stderr
     assert _digest(bi) == published, "BI keeps the last copy that passed its tests"

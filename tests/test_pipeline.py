@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingestion.specs import ENTITY_SPECS
-from orchestration.project import REPO_ROOT, dbt_executable
+from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable
 from orchestration.runner import run_pipeline
 from tests.support import PIPELINE_START, snapshot
 
@@ -212,6 +212,8 @@ def test_every_dbt_unit_test_passes(pipeline, tmp_path):
             "test",
             "--select",
             "test_type:unit",
+            "--target",
+            DBT_TARGET,
             "--target-path",
             str(tmp_path / "dbt_target"),
         ],
@@ -228,7 +230,11 @@ def test_every_dbt_unit_test_passes(pipeline, tmp_path):
 def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_path):
     """MetricFlow checks the semantic models against the built warehouse and computes a
     metric; the totals must equal kpi_daily's."""
-    env = {**os.environ, "JOURNEY_WAREHOUSE_DIR": str(pipeline.settings.warehouse_dir)}
+    env = {
+        **os.environ,
+        "JOURNEY_WAREHOUSE_DIR": str(pipeline.settings.warehouse_dir),
+        "DBT_TARGET": DBT_TARGET,
+    }
     mf = str(Path(dbt_executable()).with_name("mf"))
     validated = subprocess.run(
         [mf, "validate-configs"], cwd=REPO_ROOT, env=env, capture_output=True, text=True

@@ -84,7 +84,8 @@ def _dbt_build(
     settings.export()
     # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py),
     # production runs skip them.
-    args = ["build", "--exclude-resource-type", "unit_test"]
+    # No colour codes: dbt's output goes to the run's log file (or a test's captured output).
+    args = ["build", "--no-use-colors", "--exclude-resource-type", "unit_test"]
     if only_buildable_tests and context.selected_asset_keys == context.assets_def.keys:
         # A test that also reads a model of a later group (a seed's golden cases) runs there.
         args += ["--indirect-selection", "buildable"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.runlock import warehouse_lock
 from orchestration.settings import Settings
 
 LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30)
@@ -48,6 +49,16 @@ class Warehouse(dg.ConfigurableResource):
 
     landing_dir: str = ""
     warehouse_dir: str = ""
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Generator:
+        """A run holds the warehouse's run lock from start to end, so runs never interleave:
+        one launched while another writes (the schedule during a `journey run`) waits for it.
+        A `journey run` took the lock already; it is re-entrant within the process."""
+        run = context.dagster_run
+        description = f"Dagster run {run.run_id}" if run else "a Dagster run"
+        with warehouse_lock(self.settings().warehouse_dir, description, wait=True):
+            yield self
 
     def settings(self) -> Settings:
         settings = Settings.from_env()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 DAILY_JOB_NAME = "daily_journey"
+PUBLISH_JOB_NAME = "publish_marts"
 
 
 def build_daily_job() -> dg.UnresolvedAssetJobDefinition:
@@ -15,6 +16,18 @@ def build_daily_job() -> dg.UnresolvedAssetJobDefinition:
         description=(
             "Load the landing partitions, build and test every dbt model, then publish the "
             "marts for BI."
+        ),
+    )
+
+
+def build_publish_job() -> dg.UnresolvedAssetJobDefinition:
+    """The publish step alone: `journey publish`, after a model was rebuilt by hand."""
+    return dg.define_asset_job(
+        PUBLISH_JOB_NAME,
+        selection=dg.AssetSelection.groups("published"),
+        description=(
+            "Publish the warehouse's current marts to published/ again, without loading or "
+            "building anything (`journey publish`)."
         ),
     )
 
