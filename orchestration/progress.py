@@ -74,13 +74,12 @@ class ProgressHandler(logging.Handler):
         progress = self.steps.setdefault(step, StepProgress(started=time.monotonic()))
         if kind == "ASSET_MATERIALIZATION":
             progress.materialized += 1
+            # A raw asset reports the totals of its whole window on each partition's
+            # materialisation: take them once.
             metadata = event.event_specific_data.materialization.metadata
-            for name, attr in (
-                ("records_loaded", "records_loaded"),
-                ("records_rejected", "records_rejected"),
-            ):
-                if name in metadata:
-                    setattr(progress, attr, getattr(progress, attr) + int(metadata[name].value))
+            if "records_loaded" in metadata:
+                progress.records_loaded = int(metadata["records_loaded"].value)
+                progress.records_rejected = int(metadata["records_rejected"].value)
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if evaluation.passed:

@@ -28,12 +28,15 @@ from orchestration.health.freshness import (
     freshness_summary,
 )
 from orchestration.health.metrics import (
+    COLUMN_TYPES,
     RUN_HEALTH_TABLE,
     LoadCounts,
     RunMetrics,
     build_rows,
+    identify_event_count,
     late_event_counts,
     load_counts,
+    run_metrics,
     session_counts,
     write_run_health,
 )
@@ -79,6 +82,7 @@ def test_the_resource_overrides_the_environment_which_overrides_the_defaults():
             "JOURNEY_HEALTH_MAX_REJECTED_SHARE_ERROR": "0.9",
             "JOURNEY_HEALTH_MIN_STITCH_RATE_ERROR": "off",
             "JOURNEY_HEALTH_MIN_VOLUME": "10",
+            "JOURNEY_HEALTH_MIN_VOLUME_WARN": "5",
             "JOURNEY_FRESHNESS_MAX_LAG_DAYS": "ads=3, privacy=never, web=0",
             "JOURNEY_FRESHNESS_SEVERITY": "error",
         },
@@ -89,6 +93,7 @@ def test_the_resource_overrides_the_environment_which_overrides_the_defaults():
     assert settings.thresholds["stitch_rate"].error is None
     assert settings.thresholds["stitch_rate"].warn == 0.10
     assert settings.min_volume == 10
+    assert settings.min_volume_warn == 5
     assert settings.max_lag_days == {**DEFAULT_MAX_LAG_DAYS, "ads": 3, "web": 0}
     assert settings.freshness_severity == "ERROR"
 
@@ -100,11 +105,46 @@ def test_the_resource_overrides_the_environment_which_overrides_the_defaults():
         {"JOURNEY_HEALTH_MAX_LATE_EVENT_SHARE_WARN": "1.5"},
         {"JOURNEY_FRESHNESS_MAX_LAG_DAYS": "ads"},
         {"JOURNEY_FRESHNESS_SEVERITY": "loud"},
+        {"JOURNEY_HEALTH_MIN_VOLUME_WARN": "twenty"},
     ],
 )
 def test_a_threshold_that_cannot_be_read_is_refused_with_its_name(environ):
     with pytest.raises(ThresholdError, match=next(iter(environ))):
         HealthSettings.resolve(environ=environ)
+
+
+def test_a_share_is_judged_on_its_own_denominator_and_warns_at_most_below_min_volume():
+    settings = HealthSettings.defaults()  # warn > 5 %, error > 20 %; warns from 20, fails from 100
+
+    small = settings.judge("rejected_share", 8, 30)  # 27 % of 30 records
+    assert (small.verdict, small.status) == ("warn", "warn_only")
+    assert small.value == pytest.approx(8 / 30)
+    assert "fewer than 100" in small.reason
+    assert settings.judge("rejected_share", 1, 30).verdict == "pass"
+    assert settings.judge("rejected_share", 3, 30).verdict == "warn"
+    assert settings.judge("rejected_share", 27, 100).verdict == "error"
+    tiny = settings.judge("rejected_share", 3, 4)
+    assert (tiny.verdict, tiny.status) == ("pass", "too_few")
+    assert settings.judge("rejected_share", 0, 0).status == "too_few"
+    skipped = settings.judge("stitch_rate", 0, 5000, not_applicable="no identify calls")
+    assert (skipped.verdict, skipped.status, skipped.reason) == (
+        "pass",
+        "not_applicable",
+        "no identify calls",
+    )
+
+
+def test_a_min_volume_below_the_warning_volume_judges_from_min_volume():
+    settings = HealthSettings.resolve(environ={"JOURNEY_HEALTH_MIN_VOLUME": "10"})
+
+    assert settings.smallest_volume_judged == 10
+    assert settings.judge("rejected_share", 3, 10).verdict == "error"
+    assert (
+        HealthSettings.resolve(environ={"JOURNEY_HEALTH_MIN_VOLUME": "0"})
+        .judge("stitch_rate", 0, 1)
+        .verdict
+        == "error"
+    )
 
 
 # -- metrics on a hand-built warehouse --------------------------------------------------
@@ -145,15 +185,15 @@ def _build_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create table staging.stg_web__events as
-        select message_id, cast(landing_dt as date) as landing_dt,
-            cast(event_at as timestamp) as event_at
+        select message_id, message_type, user_id, trait_email,
+            cast(landing_dt as date) as landing_dt, cast(event_at as timestamp) as event_at
         from (values
-            ('m1', '2026-03-10', '2026-03-10 12:00:00'),
-            ('m2', '2026-03-10', '2026-03-09 23:00:00'),
-            ('m3', '2026-03-11', '2026-03-11 02:00:00'),
-            ('m4', '2026-03-11', '2026-03-12 01:00:00'),
-            ('m5', '2026-03-12', '2026-03-10 08:00:00')
-        ) as t(message_id, landing_dt, event_at)
+            ('m1', 'page', null, null, '2026-03-10', '2026-03-10 12:00:00'),
+            ('m2', 'page', null, null, '2026-03-10', '2026-03-09 23:00:00'),
+            ('m3', 'identify', null, 'ann@example.com', '2026-03-11', '2026-03-11 02:00:00'),
+            ('m4', 'track', 'u-1', null, '2026-03-11', '2026-03-12 01:00:00'),
+            ('m5', 'page', null, null, '2026-03-12', '2026-03-10 08:00:00')
+        ) as t(message_id, message_type, user_id, trait_email, landing_dt, event_at)
         """
     )
 
@@ -204,21 +244,58 @@ def test_a_web_event_is_late_when_it_lands_after_its_reporting_day(con):
 def test_the_metrics_are_unknown_before_the_marts_exist(con):
     assert session_counts(con, Window(D1, D1), "UTC") is None
     assert late_event_counts(con, Window(D1, D1), "UTC") is None
+    assert identify_event_count(con) is None
 
 
-def _rows(run_id: str, read: int = 200, rejected: int = 2, **metrics):
-    freshness = assess_freshness(Path("/nonexistent"), Window(D1, D1), DEFAULT_MAX_LAG_DAYS)
+def test_identification_signals_are_counted_over_every_landing_day_not_only_the_window(con):
+    _build_marts(con)
+
+    # m3 (an identify call with traits.email) and m4 (a userId) landed the 11th; a run of
+    # the 12th alone still knows that the site identifies its visitors.
+    assert identify_event_count(con) == 2
+    assert run_metrics(con, Window(D3, D3), "UTC").web_identify_events_count == 2
+    con.execute(
+        "update staging.stg_web__events "
+        "set message_type = 'page', user_id = null, trait_email = null"
+    )
+    assert identify_event_count(con) == 0
+
+
+def _rows(run_id: str, read: int = 200, rejected: int = 2, counts=None, freshness=None, **metrics):
+    if freshness is None:
+        freshness = assess_freshness(Path("/nonexistent"), Window(D1, D1), DEFAULT_MAX_LAG_DAYS)
+    if counts is None:
+        counts = {("web", "events"): (read, rejected)}
     return build_rows(
         run_id=run_id,
         run_started_at=dt.datetime(2026, 3, 13, 3, 0),
         measured_at=dt.datetime(2026, 3, 13, 3, 5),
         window=Window(D1, D1),
-        counts={("web", "events"): LoadCounts(1, 0, 0, read, read - rejected, rejected)},
+        counts={
+            key: LoadCounts(1, 0, 0, read, read - rejected, rejected)
+            for key, (read, rejected) in counts.items()
+        },
         freshness=freshness,
         loads={},
         dbt_freshness={},
         metrics=RunMetrics(**metrics),
     )
+
+
+def test_a_run_health_table_written_before_a_new_column_gets_it_added(con):
+    con.execute("create schema marts")
+    old_columns = ", ".join(
+        f"{name} {kind}"
+        for name, kind in COLUMN_TYPES.items()
+        if name != "web_identify_events_count"
+    )
+    con.execute(f"create table {RUN_HEALTH_TABLE} ({old_columns})")
+
+    write_run_health(con, _rows("run-1", web_identify_events_count=7))
+
+    assert con.execute(
+        f"select distinct web_identify_events_count from {RUN_HEALTH_TABLE}"
+    ).fetchall() == [(7,)]
 
 
 def test_writing_a_runs_health_again_replaces_its_rows(con):
@@ -242,8 +319,9 @@ def test_checks_warn_or_error_at_their_thresholds_and_skip_small_volumes():
         sessions_count=1000,
         identified_sessions_count=10,  # 1 %: under the 2 % error level
         unassigned_sessions_count=50,
-        web_events_count=40,  # under min_volume: late share not judged
-        late_web_events_count=30,
+        web_events_count=15,  # under min_volume_warn: late share not judged
+        late_web_events_count=12,
+        web_identify_events_count=40,  # the site identifies visitors: stitch rate judged
     )
 
     results = {result.check_name: result for result in evaluate_checks(rows, settings)}
@@ -255,6 +333,119 @@ def test_checks_warn_or_error_at_their_thresholds_and_skip_small_volumes():
     assert results["unassigned_session_share"].passed
     assert results["late_event_share"].passed
     assert "too few to judge" in results["late_event_share"].description
+
+
+def test_a_landing_with_no_identify_calls_does_not_fail_on_the_stitch_rate():
+    rows = _rows(
+        "run",
+        read=32_283,
+        rejected=0,
+        sessions_count=5_000,
+        identified_sessions_count=0,
+        unassigned_sessions_count=0,
+        web_events_count=32_283,
+        late_web_events_count=0,
+        web_identify_events_count=0,  # no identify call, userId or traits.email at all
+    )
+
+    results = {
+        result.check_name: result for result in evaluate_checks(rows, HealthSettings.defaults())
+    }
+
+    stitch = results["stitch_rate"]
+    assert stitch.passed
+    assert stitch.metadata["status"].value == "not_applicable"
+    assert stitch.description.startswith(
+        "stitch_rate not applicable: the web source has no identify"
+    )
+    assert all(result.passed for result in results.values())
+
+
+def test_a_site_that_identified_visitors_and_lost_its_stitching_still_fails():
+    rows = _rows(
+        "run",
+        sessions_count=5_000,
+        identified_sessions_count=10,  # 0.2 %
+        web_identify_events_count=3,  # identify calls exist (some earlier day)
+    )
+
+    [stitch] = [
+        r for r in evaluate_checks(rows, HealthSettings.defaults()) if r.check_name == "stitch_rate"
+    ]
+
+    assert (stitch.passed, stitch.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert stitch.metadata["status"].value == "judged"
+
+
+def test_27_percent_rejected_tickets_out_of_30_records_warns_though_the_run_as_a_whole_is_fine():
+    rows = _rows(
+        "run",
+        counts={("web", "events"): (10_000, 10), ("crm", "tickets"): (30, 8)},
+        sessions_count=2_000,
+        identified_sessions_count=600,
+        web_identify_events_count=900,
+    )
+
+    [rejected] = [
+        r
+        for r in evaluate_checks(rows, HealthSettings.defaults())
+        if r.check_name == "rejected_share"
+    ]
+
+    # 18 of 10,030 overall (0.2 %) passes; tickets alone, 26.7 % of 30, is past the 20 %
+    # error level but too few records to fail the run: it warns.
+    assert (rejected.passed, rejected.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert rejected.metadata["entities_over_threshold"].value == {"crm/tickets": 0.2667}
+    assert "crm/tickets 26.7% of 30" in rejected.description
+
+
+def test_a_small_entity_is_not_judged_below_the_warning_volume_and_an_empty_one_not_at_all():
+    rows = _rows(
+        "run",
+        counts={
+            ("web", "events"): (10_000, 0),
+            ("crm", "tickets"): (12, 6),
+            ("crm", "orders"): (0, 0),
+        },
+    )
+
+    [rejected] = [
+        r
+        for r in evaluate_checks(rows, HealthSettings.defaults())
+        if r.check_name == "rejected_share"
+    ]
+
+    assert rejected.passed
+    assert rejected.metadata["entities_too_few_to_judge"].value == ["crm/tickets"]
+
+
+def test_a_landing_without_a_crm_source_reports_crm_absent_and_passes_every_check(landing):
+    no_crm = {spec.table: [] for spec in ENTITY_SPECS if spec.source == "crm"}
+    _landing_days(landing, {**no_crm, "privacy_erasure_requests": [D2]})
+    freshness = assess_freshness(
+        landing.root, Window(D1, D3), DEFAULT_MAX_LAG_DAYS, ever_loaded=set()
+    )
+    rows = _rows(
+        "run",
+        counts={("web", "events"): (5_000, 20), ("email", "events"): (800, 4)},
+        freshness=freshness,
+        sessions_count=900,
+        identified_sessions_count=300,
+        unassigned_sessions_count=9,
+        web_events_count=5_000,
+        late_web_events_count=40,
+        web_identify_events_count=350,
+    )
+
+    results = evaluate_checks(rows, HealthSettings.defaults())
+
+    assert {row.freshness_status for row in rows if row.source == "crm"} == {"absent"}
+    assert all(result.passed for result in results)
+    [rejected] = [r for r in results if r.check_name == "rejected_share"]
+    assert rejected.metadata["absent"].value == ["crm"]
+    assert freshness_summary(freshness) == [
+        "all present sources fresh; absent (never delivered, not judged): crm"
+    ]
 
 
 # -- freshness --------------------------------------------------------------------------
@@ -291,6 +482,28 @@ def test_a_source_without_a_day_of_the_window_is_missing_and_one_trailing_behind
         "crm/orders missing 2026-03-11",
         "ads/spend missing 2026-03-11, 2026-03-12; late: newest 2026-03-10, 2 day(s) behind "
         "2026-03-12 (allowed 1)",
+    ]
+
+
+def test_an_entity_that_never_delivered_is_absent_but_one_that_stopped_is_missing_and_late(
+    landing,
+):
+    _landing_days(landing, {"crm_tickets": [], "email_events": []})
+
+    results = {
+        r.name: r
+        for r in assess_freshness(
+            landing.root, Window(D1, D3), DEFAULT_MAX_LAG_DAYS, ever_loaded={"email_events"}
+        )
+    }
+
+    tickets = results["crm/tickets"]
+    assert (tickets.status, tickets.is_missing, tickets.is_late) == ("absent", False, False)
+    assert tickets.explain().startswith("crm/tickets absent: never delivered")
+    assert results["email/events"].status == "missing_and_late"
+    assert freshness_summary(results.values()) == [
+        results["email/events"].explain(),
+        "absent (never delivered, not judged): crm/tickets",
     ]
 
 
@@ -479,6 +692,51 @@ def test_an_error_threshold_fails_the_run_before_publishing(warehouse):
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert RUN_HEALTH_KEY in materialized
     assert dg.AssetKey(["published", "bi_duckdb"]) not in materialized
+
+
+def test_a_content_site_without_logins_or_a_crm_publishes(tmp_path: Path, landing):
+    """The clickstream of a site whose visitors never log in, and no CRM at all: nothing is
+    wrong, so the run publishes; the stitch rate is not applicable and CRM is absent."""
+    _landing_days(landing, {spec.table: [] for spec in ENTITY_SPECS if spec.source == "crm"})
+    warehouse = Warehouse(landing_dir=str(landing.root), warehouse_dir=str(tmp_path / "wh"))
+    with warehouse.connect() as con:
+        ensure_raw_schema(con)
+        for spec in ENTITY_SPECS:
+            if spec.source in ("web", "email", "ads"):
+                for day in (D1, D2, D3):
+                    _file(con, spec.source, spec.entity, day, f"{spec.table}/{day}", 100, 1)
+        _build_marts(con)
+        con.execute("update marts.dim_customers set is_identified = false")
+        con.execute(
+            "update staging.stg_web__events "
+            "set message_type = 'page', user_id = null, trait_email = null"
+        )
+    # 4 sessions would be too few to judge anything: judge from the first one
+    thresholds = HealthThresholds(min_volume="0")
+
+    result = _materialize(warehouse, thresholds, extra=[fake_publish])
+
+    assert result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert dg.AssetKey(["published", "bi_duckdb"]) in materialized
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
+    stitch = checks["marts/fct_run_health", "stitch_rate"]
+    assert stitch.passed
+    assert stitch.metadata["status"].value == "not_applicable"
+    orders = checks["raw/crm_orders", FRESHNESS_CHECK_NAME]
+    assert orders.passed
+    assert orders.metadata["status"].value == "absent"
+    with duckdb.connect(str(Path(warehouse.warehouse_dir) / "journey.duckdb")) as con:
+        statuses = con.execute(
+            f"select source, entity, freshness_status, stitch_rate, web_identify_events_count "
+            f"from {RUN_HEALTH_TABLE} where run_id = ? order by all",
+            [result.run_id],
+        ).fetchall()
+    assert {row[2] for row in statuses if row[0] == "crm"} == {"absent"}
+    assert {row[3:] for row in statuses} == {(0.0, 0)}
 
 
 def test_a_run_that_wrote_no_health_rows_reports_freshness_from_the_landing_folder(con, landing):

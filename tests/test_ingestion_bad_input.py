@@ -3,7 +3,14 @@ file and line, while the good records of the same file still load."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+
+from orchestration.ingestion.loader import reconciliation_failures
+from orchestration.ingestion.specs import ENTITY_SPECS, TIME_KINDS, spec_for
+
+DAY = dt.date(2026, 3, 10)  # the `dt` of the files the `landing` fixture writes
 
 GOOD = {
     ("web", "events"): {
@@ -245,3 +252,177 @@ def test_a_skewed_client_clock_within_48_hours_is_kept(landing, load):
     [result] = load("web", "events")
 
     assert (result.records_loaded, result.records_rejected) == (1, 0)
+
+
+# ------------------------------------------------------------- values ahead of the file's day
+def _write(landing, source: str, entity: str, records: list[dict]):
+    if source in ("web", "email"):
+        return landing.write_jsonl(source, entity, "part-0.jsonl", records), 1
+    return landing.write_csv(source, entity, "part-0.csv", records), 2  # line 1: header
+
+
+def _time_value(kind: str, hours_after_dt: float) -> str | int:
+    """A value of a time field this many hours after 00:00 UTC of DAY, as the source sends it
+    (a date: the day that starts then)."""
+    start = dt.datetime(DAY.year, DAY.month, DAY.day, tzinfo=dt.UTC)
+    moment = start + dt.timedelta(hours=hours_after_dt)
+    if kind == "epoch":
+        return int(moment.timestamp())
+    if kind == "date":
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+TIME_FIELDS = [
+    (spec.source, spec.entity, fld.path, fld.kind)
+    for spec in ENTITY_SPECS
+    for fld in spec.fields
+    if fld.kind in TIME_KINDS
+]
+
+
+def test_every_timestamp_and_date_field_of_every_entity_is_covered():
+    assert ("ads", "spend", "date", "date") in TIME_FIELDS
+    assert ("email", "events", "timestamp", "epoch") in TIME_FIELDS
+    assert {(source, entity) for source, entity, _, _ in TIME_FIELDS} == {
+        (spec.source, spec.entity) for spec in ENTITY_SPECS
+    }
+
+
+def test_a_far_future_spend_row_is_rejected_at_its_file_and_line_and_counts_reconcile(
+    landing, load, con
+):
+    good = GOOD[("ads", "spend")]
+    records = [good, dict(good, date="2099-01-01", campaign_id="g-2"), good]
+    path = landing.write_csv("ads", "spend", "spend.csv", records)
+
+    [result] = load("ads", "spend")
+
+    assert (result.records_read, result.records_loaded, result.records_rejected) == (3, 2, 1)
+    assert con.execute(
+        "select source, entity, dt, file, line, reason from raw.rejected_records"
+    ).fetchall() == [
+        (
+            "ads",
+            "spend",
+            DAY,
+            path.relative_to(landing.root).as_posix(),
+            3,
+            "date 2099-01-01 is more than 48 hours after its file's day 2026-03-10",
+        )
+    ]
+    assert con.execute(
+        "select records_read, records_loaded, records_rejected from raw.loaded_files"
+    ).fetchall() == [(3, 2, 1)]
+    assert reconciliation_failures(con, spec_for("ads", "spend")) == []
+    assert con.execute("select max(record->>'$.date') from raw.ads_spend").fetchone() == (
+        "2026-03-09",
+    )
+
+
+@pytest.mark.parametrize(("source", "entity", "path", "kind"), TIME_FIELDS)
+def test_a_time_field_more_than_48_hours_after_its_files_day_is_rejected(
+    source, entity, path, kind, landing, load, con
+):
+    good = GOOD[(source, entity)]
+    hours = 72 if kind == "date" else 49  # a date: dt + 3 days
+    value = _time_value(kind, hours)
+    file, first_line = _write(landing, source, entity, [good, dict(good, **{path: value})])
+
+    [result] = load(source, entity)
+
+    assert (result.records_read, result.records_loaded, result.records_rejected) == (2, 1, 1)
+    [(rejected_file, line, reason)] = con.execute(
+        "select file, line, reason from raw.rejected_records"
+    ).fetchall()
+    assert (rejected_file, line) == (file.relative_to(landing.root).as_posix(), first_line + 1)
+    assert reason.startswith(f"{path} {value}")
+    assert reason.endswith(" is more than 48 hours after its file's day 2026-03-10")
+    if kind == "epoch":
+        assert "(2026-03-12 01:00:00 UTC)" in reason
+    assert reconciliation_failures(con, spec_for(source, entity)) == []
+
+
+@pytest.mark.parametrize(("source", "entity", "path", "kind"), TIME_FIELDS)
+@pytest.mark.parametrize("hours", [47, 48])
+def test_a_time_field_up_to_48_hours_after_its_files_day_is_kept(
+    source, entity, path, kind, hours, landing, load
+):
+    good = GOOD[(source, entity)]
+    if kind == "date" and hours == 47:
+        hours = 24  # a date of dt + 1 day (48 hours: dt + 2 days, its 00:00 is not "more")
+    _write(landing, source, entity, [dict(good, **{path: _time_value(kind, hours)})])
+
+    [result] = load(source, entity)
+
+    assert (result.records_loaded, result.records_rejected) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("days_after", "kept"), [(-400, True), (0, True), (1, True), (2, True), (3, False)]
+)
+def test_a_spend_date_is_judged_by_whole_days_after_the_files_day(days_after, kept, landing, load):
+    day = (DAY + dt.timedelta(days=days_after)).isoformat()
+    landing.write_csv("ads", "spend", "spend.csv", [dict(GOOD[("ads", "spend")], date=day)])
+
+    [result] = load("ads", "spend")
+
+    assert (result.records_loaded, result.records_rejected) == ((1, 0) if kept else (0, 1))
+
+
+def test_the_rule_counts_from_midnight_utc_whatever_the_session_time_zone(landing, load, con):
+    con.execute("set TimeZone = 'Pacific/Kiritimati'")  # UTC+14
+    good = GOOD[("web", "events")]
+    records = [
+        dict(good, messageId="m-1", timestamp="2026-03-12T00:00:00Z"),  # exactly 48 hours
+        dict(good, messageId="m-2", timestamp="2026-03-12T13:59:00+14:00"),  # 47:59 UTC
+        dict(good, messageId="m-3", timestamp="2026-03-12T14:00:01+14:00"),  # 48:00:01 UTC
+    ]
+    landing.write_jsonl("web", "events", "part-0.jsonl", records)
+
+    [result] = load("web", "events")
+
+    assert (result.records_loaded, result.records_rejected) == (2, 1)
+    assert con.execute("select line from raw.rejected_records").fetchall() == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("source", "entity", "changes", "reason"),
+    [
+        ("ads", "spend", {"date": "infinity"}, "unparseable date in date: 'infinity'"),
+        (
+            "crm",
+            "orders",
+            {"ordered_at": "-infinity"},
+            "unparseable timestamp in ordered_at: '-infinity'",
+        ),
+        (
+            "email",
+            "events",
+            {"timestamp": 10**20},
+            "unparseable epoch timestamp in timestamp: '100000000000000000000'",
+        ),
+    ],
+)
+def test_a_time_value_that_is_no_point_in_time_is_rejected_once_with_one_reason(
+    source, entity, changes, reason, landing, load, con
+):
+    _write(landing, source, entity, [_changed(GOOD[(source, entity)], changes)])
+
+    [result] = load(source, entity)
+
+    assert result.records_rejected == 1
+    assert con.execute("select reason from raw.rejected_records").fetchall() == [(reason,)]
+
+
+def test_an_epoch_beyond_any_timestamp_is_rejected_without_stopping_the_load(landing, load, con):
+    good = GOOD[("email", "events")]
+    records = [good, dict(good, sg_event_id="e-2", timestamp=10**17)]
+    landing.write_jsonl("email", "events", "part-0.jsonl", records)
+
+    [result] = load("email", "events")
+
+    assert (result.records_loaded, result.records_rejected) == (1, 1)
+    assert con.execute("select line, reason from raw.rejected_records").fetchall() == [
+        (2, "timestamp 100000000000000000 is more than 48 hours after its file's day 2026-03-10")
+    ]

@@ -1,11 +1,24 @@
-"""The published copy: atomic swaps, readers that keep working, DuckDB 1.x storage."""
+"""The published copy: atomic swaps, readers that keep working, DuckDB 1.x storage, and a
+description of every table and column (DuckDB comments, Parquet metadata)."""
 
 from __future__ import annotations
+
+import json
 
 import duckdb
 import pytest
 
-from orchestration.publishing import publish_marts
+from orchestration.health.metrics import COLUMN_TYPES
+from orchestration.project import dbt_project
+from orchestration.publishing import (
+    PARQUET_COLUMN_DESCRIPTIONS_KEY,
+    PARQUET_DESCRIPTION_KEY,
+    TableDocs,
+    manifest_docs,
+    publish_marts,
+    published_docs,
+    undocumented,
+)
 
 DUCKDB_1X_STORAGE_NUMBER = 64  # the header version every DuckDB 1.x release reads
 
@@ -78,3 +91,142 @@ def test_a_mart_dropped_from_the_warehouse_disappears_from_the_published_parquet
     publish_marts(warehouse, published)
 
     assert [p.name for p in (published / "parquet").iterdir()] == ["kpi_daily.parquet"]
+
+
+# ------------------------------------------------------------------ descriptions
+DOCS = {
+    "kpi_daily": TableDocs(
+        "One row per day. It's the KPI table.",
+        {"DATE": "The reporting day.", "orders": 'Orders "completed" that day.'},
+    ),
+    "fct_view": TableDocs("A view, published as a table.", {"one": "Always 1."}),
+}
+
+
+def _comments(path):
+    reader = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = dict(
+            reader.execute(
+                "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        )
+        columns = {
+            (table, column): comment
+            for table, column, comment in reader.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'marts'"
+            ).fetchall()
+        }
+    finally:
+        reader.close()
+    return tables, columns
+
+
+def _parquet_docs(path) -> tuple[str | None, dict]:
+    metadata = dict(
+        duckdb.sql(
+            f"select decode(key), decode(value) from parquet_kv_metadata('{path}')"
+        ).fetchall()
+    )
+    return (
+        metadata.get(PARQUET_DESCRIPTION_KEY),
+        json.loads(metadata[PARQUET_COLUMN_DESCRIPTIONS_KEY]),
+    )
+
+
+def assert_parquet_matches_comments(published) -> None:
+    tables, columns = _comments(published / "bi.duckdb")
+    for table, comment in tables.items():
+        description, column_docs = _parquet_docs(published / "parquet" / f"{table}.parquet")
+        assert description == comment, table
+        expected = {c: text for (t, c), text in columns.items() if t == table and text}
+        assert column_docs == expected, table
+
+
+def test_every_table_and_column_carries_its_description(warehouse, tmp_path):
+    published = tmp_path / "published"
+
+    publish_marts(warehouse, published, DOCS)
+
+    tables, columns = _comments(published / "bi.duckdb")
+    assert tables == {
+        "kpi_daily": "One row per day. It's the KPI table.",
+        "fct_view": "A view, published as a table.",
+    }
+    assert columns == {
+        ("kpi_daily", "date"): "The reporting day.",
+        ("kpi_daily", "orders"): 'Orders "completed" that day.',
+        ("fct_view", "one"): "Always 1.",
+    }
+    assert_parquet_matches_comments(published)
+    assert undocumented(warehouse, DOCS) == []
+
+
+def test_what_has_no_description_is_published_without_one_and_named(warehouse, tmp_path):
+    published = tmp_path / "published"
+    docs = {"kpi_daily": TableDocs("", {"orders": "Orders."})}
+
+    publish_marts(warehouse, published, docs)
+
+    tables, columns = _comments(published / "bi.duckdb")
+    assert tables == {"kpi_daily": None, "fct_view": None}
+    assert columns[("kpi_daily", "orders")] == "Orders."
+    assert columns[("kpi_daily", "date")] is None
+    assert _parquet_docs(published / "parquet" / "kpi_daily.parquet") == (
+        None,
+        {"orders": "Orders."},
+    )
+    assert undocumented(warehouse, docs) == [
+        "marts.fct_view",
+        "marts.fct_view.one",
+        "marts.kpi_daily",
+        "marts.kpi_daily.date",
+    ]
+
+
+def test_comments_are_kept_in_the_duckdb_1x_storage(warehouse, tmp_path):
+    published = tmp_path / "published"
+    publish_marts(warehouse, published, DOCS)
+
+    header = (published / "bi.duckdb").read_bytes()[:20]
+
+    assert int.from_bytes(header[12:20], "little") == DUCKDB_1X_STORAGE_NUMBER
+    assert _comments(published / "bi.duckdb")[0]["kpi_daily"] == DOCS["kpi_daily"].description
+
+
+def test_the_manifest_describes_every_mart_and_its_columns():
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+
+    docs = manifest_docs(manifest)
+
+    marts = {
+        node["alias"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    }
+    assert marts and marts <= set(docs)
+    missing = [
+        f"{table}.{column}" if column else table
+        for table, table_docs in docs.items()
+        for column in ["", *table_docs.columns]
+        if not (table_docs.column(column) if column else table_docs.description)
+    ]
+    assert missing == [], "add a description to the dbt YAML"
+
+
+def test_the_python_written_run_health_mart_is_described_column_by_column():
+    docs = published_docs()["fct_run_health"]
+
+    assert docs.description
+    assert [column for column in COLUMN_TYPES if not docs.column(column)] == []
+
+
+def test_the_published_file_and_parquet_explain_every_table_and_column(pipeline):
+    published = pipeline.settings.published_dir
+
+    tables, columns = _comments(published / "bi.duckdb")
+
+    assert tables and not [table for table, comment in tables.items() if not comment]
+    assert not [f"{t}.{c}" for (t, c), comment in columns.items() if not comment]
+    assert_parquet_matches_comments(published)

@@ -3,7 +3,9 @@
 - `marts/fct_run_health` runs after every model of the run and writes one row per run and
   landing entity; its checks (blocking: an ERROR keeps the run from publishing) judge the
   run's rejected share, stitch rate, Unassigned share and late-event share against the
-  thresholds of the resource `health_thresholds`.
+  thresholds of the resource `health_thresholds`. Each share is judged on its own
+  denominator; a check about something the data does not have (a site that never
+  identifies visitors, a source that never delivered) passes as not applicable.
 - `landing_fresh` on every raw asset flags an entity whose landing partition is missing
   from the run's window, or whose newest landing day trails the other sources (WARN by
   default, never blocking: one late source should not hold back the others).
@@ -28,26 +30,28 @@ from dagster._core.storage.tags import (
 from orchestration.defs.ingestion import WAREHOUSE_POOL, raw_asset_key
 from orchestration.defs.resources import Warehouse
 from orchestration.health.freshness import (
+    ABSENT,
     DbtFreshnessRule,
     EntityFreshness,
     Window,
+    absent_names,
     assess_freshness,
     dbt_freshness_rules,
 )
 from orchestration.health.metrics import (
     RunHealthRow,
-    RunMetrics,
     build_rows,
     load_counts,
+    loaded_tables,
     loaded_window,
     newest_loads,
     run_metrics,
-    share,
     write_run_health,
 )
 from orchestration.health.thresholds import (
     DEFAULT_THRESHOLDS,
     HealthSettings,
+    Judgement,
     Verdict,
     setting_name,
 )
@@ -61,10 +65,13 @@ HEALTH_RESOURCE_KEY = "health_thresholds"
 CHECK_DESCRIPTIONS = {
     "rejected_share": (
         "Share of the records read in the run's window that were quarantined "
-        "(raw.rejected_records), over all entities and per entity with enough records."
+        "(raw.rejected_records), over all entities and per entity with enough records "
+        "(min_volume_warn to warn, min_volume to fail)."
     ),
     "stitch_rate": (
-        "Share of the window's sessions whose person is identified (dim_customers.is_identified)."
+        "Share of the window's sessions whose person is identified (dim_customers.is_identified). "
+        "Not applicable when the web source has no identify call, userId or traits.email on "
+        "any landing day loaded (a site whose visitors never log in)."
     ),
     "unassigned_session_share": "Share of the window's sessions in the channel Unassigned.",
     "late_event_share": (
@@ -80,8 +87,10 @@ class HealthThresholds(dg.ConfigurableResource):
     Each field empty means the environment variable (`JOURNEY_HEALTH_<FIELD>`, e.g.
     `JOURNEY_HEALTH_MAX_REJECTED_SHARE_WARN`; `JOURNEY_FRESHNESS_MAX_LAG_DAYS`,
     `JOURNEY_FRESHNESS_SEVERITY`), else the default in docs/operations.md. Shares are
-    fractions 0..1 or `off`; `freshness_max_lag_days` is `source=days` pairs
-    (`ads=2,privacy=never`); `freshness_severity` is WARN or ERROR."""
+    fractions 0..1 or `off`; `min_volume` (default 100) is the fewest records, sessions or web
+    events a share can fail the run on, `min_volume_warn` (default 20) the fewest it can
+    warn on; `freshness_max_lag_days` is `source=days` pairs (`ads=2,privacy=never`);
+    `freshness_severity` is WARN or ERROR."""
 
     max_rejected_share_warn: str = ""
     max_rejected_share_error: str = ""
@@ -92,6 +101,7 @@ class HealthThresholds(dg.ConfigurableResource):
     max_late_event_share_warn: str = ""
     max_late_event_share_error: str = ""
     min_volume: str = ""
+    min_volume_warn: str = ""
     freshness_max_lag_days: str = ""
     freshness_severity: str = ""
 
@@ -103,6 +113,7 @@ class HealthThresholds(dg.ConfigurableResource):
                 for level in ("warn", "error")
             ),
             "min_volume",
+            "min_volume_warn",
             "freshness_max_lag_days",
             "freshness_severity",
         ]
@@ -168,24 +179,33 @@ def _dbt_rules() -> dict[str, DbtFreshnessRule]:
 
 def _check_result(
     name: str,
-    verdict: Verdict,
-    value: float | None,
+    judgement: Judgement,
     settings: HealthSettings,
     detail: str,
     metadata: Mapping[str, object] | None = None,
 ) -> dg.AssetCheckResult:
     threshold = settings.thresholds[name]
-    shown = "n/a" if value is None else f"{value:.2%}"
+    if judgement.status == "not_applicable":
+        description = f"{name} not applicable: {judgement.reason} ({detail})"
+    else:
+        shown = "n/a" if judgement.value is None else f"{judgement.value:.2%}"
+        notes = "; ".join(part for part in (detail, judgement.reason) if part)
+        description = f"{name} {shown} ({notes}); thresholds: {threshold.describe()}"
     return dg.AssetCheckResult(
         check_name=name,
-        passed=verdict == "pass",
-        severity=dg.AssetCheckSeverity.ERROR if verdict == "error" else dg.AssetCheckSeverity.WARN,
-        description=f"{name} {shown} ({detail}); thresholds: {threshold.describe()}",
+        passed=judgement.passed,
+        severity=dg.AssetCheckSeverity.ERROR
+        if judgement.verdict == "error"
+        else dg.AssetCheckSeverity.WARN,
+        description=description,
         metadata={
-            "value": value,
-            "verdict": verdict,
+            "value": judgement.value,
+            "verdict": judgement.verdict,
+            "status": judgement.status,
+            "reason": judgement.reason,
             "thresholds": threshold.describe(),
             "min_volume": settings.min_volume,
+            "min_volume_warn": settings.min_volume_warn,
             **(metadata or {}),
         },
     )
@@ -196,64 +216,123 @@ def _worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=order.__getitem__, default="pass")
 
 
+def _rejected_share_check(
+    rows: list[RunHealthRow], settings: HealthSettings
+) -> dg.AssetCheckResult:
+    """All entities together, and each entity on its own records read: a small entity with
+    a large share warns even when the run as a whole looks fine."""
+    read = sum(row.records_read for row in rows)
+    rejected = sum(row.records_rejected for row in rows)
+    overall = settings.judge(
+        "rejected_share",
+        rejected,
+        read,
+        not_applicable=None if read else "no records read in the run's window",
+    )
+    per_entity = {
+        f"{row.source}/{row.entity}": (
+            row,
+            settings.judge("rejected_share", row.records_rejected, row.records_read),
+        )
+        for row in rows
+        if row.records_read
+    }
+    flagged = {name: pair for name, pair in per_entity.items() if not pair[1].passed}
+    too_few = [name for name, (_, judged) in per_entity.items() if judged.status == "too_few"]
+    absent = absent_names((row.source, row.entity, row.freshness_status == ABSENT) for row in rows)
+    verdict = _worst([overall.verdict, *(judged.verdict for _, judged in per_entity.values())])
+    judgement = Judgement(verdict, overall.status, overall.value, overall.reason)
+    notes = [f"{rejected:,} of {read:,} records"]
+    if flagged:
+        notes.append(
+            "over the threshold: "
+            + ", ".join(
+                f"{name} {judged.value:.1%} of {row.records_read:,}"
+                + (f" ({judged.reason})" if judged.reason else "")
+                for name, (row, judged) in flagged.items()
+            )
+        )
+    if too_few:
+        notes.append(f"too few to judge alone: {', '.join(too_few)}")
+    if absent:
+        notes.append(f"absent (never delivered, not judged): {', '.join(absent)}")
+    return _check_result(
+        "rejected_share",
+        judgement,
+        settings,
+        "; ".join(notes),
+        {
+            "records_read": read,
+            "entities_over_threshold": dg.MetadataValue.json(
+                {name: round(judged.value or 0, 4) for name, (_, judged) in flagged.items()}
+            ),
+            "entities_too_few_to_judge": dg.MetadataValue.json(too_few),
+            "absent": dg.MetadataValue.json(absent),
+        },
+    )
+
+
+def _nothing_measured(count: int | None, reason: str) -> str | None:
+    """Why a share over `count` is not applicable, or None when there is something."""
+    if count is None:
+        return "not measured: the marts it is read from were not built"
+    return None if count else reason
+
+
+NO_IDENTIFY = (
+    "the web source has no identify call, userId or traits.email on any landing day loaded: "
+    "its visitors never log in, so no session can be stitched to a person"
+)
+
+
 def evaluate_checks(
     rows: list[RunHealthRow], settings: HealthSettings
 ) -> list[dg.AssetCheckResult]:
-    """The four run-health checks on one run's rows. A share whose denominator is below
-    `min_volume` is not judged (it passes, saying so)."""
-    results = []
-    rejected = settings.thresholds["rejected_share"]
-    read = sum(row.records_read for row in rows)
-    total = share(sum(row.records_rejected for row in rows), read)
-    judged = {"all entities": rejected.judge(total) if read >= settings.min_volume else "pass"}
-    for row in rows:
-        if row.records_read >= settings.min_volume:
-            judged[f"{row.source}/{row.entity}"] = rejected.judge(row.rejected_share)
-    flagged = {
-        f"{row.source}/{row.entity}": round(row.rejected_share or 0, 4)
-        for row in rows
-        if judged.get(f"{row.source}/{row.entity}", "pass") != "pass"
-    }
-    results.append(
-        _check_result(
-            "rejected_share",
-            _worst(judged.values()),
-            total,
-            settings,
-            f"{sum(r.records_rejected for r in rows):,} of {read:,} records"
-            + (f"; over the threshold: {', '.join(flagged)}" if flagged else ""),
-            {"records_read": read, "entities_over_threshold": dg.MetadataValue.json(flagged)},
-        )
-    )
-    metrics = RunMetrics(
-        *(
-            getattr(rows[0], name) if rows else None
-            for name in (
-                "sessions_count",
-                "identified_sessions_count",
-                "unassigned_sessions_count",
-                "web_events_count",
-                "late_web_events_count",
-            )
-        )
-    )
-    for name, part, whole, noun in (
-        ("stitch_rate", metrics.identified_sessions_count, metrics.sessions_count, "sessions"),
+    """The four run-health checks on one run's rows.
+
+    Each share is judged on its own denominator (`HealthSettings.judge`): too few to judge
+    below `min_volume_warn`, warns at most below `min_volume`. A check whose subject is not
+    in the data passes as not applicable, with the reason: no records, sessions or web
+    events in the window; a stitch rate where the site never identifies its visitors."""
+    results = [_rejected_share_check(rows, settings)]
+    run = rows[0] if rows else None
+    sessions = run.sessions_count if run else None
+    events = run.web_events_count if run else None
+    identify = run.web_identify_events_count if run else None
+    identified = run.identified_sessions_count if run else None
+    no_sessions = _nothing_measured(sessions, "no web sessions in the run's window")
+    # a site that never identifies anyone has no stitching to lose; one with any signal
+    # (or, however it came about, any identified session) is judged
+    never_identifies = identify == 0 and not identified
+    for name, part, whole, noun, not_applicable in (
+        (
+            "stitch_rate",
+            identified,
+            sessions,
+            "sessions",
+            no_sessions or (NO_IDENTIFY if never_identifies else None),
+        ),
         (
             "unassigned_session_share",
-            metrics.unassigned_sessions_count,
-            metrics.sessions_count,
+            run.unassigned_sessions_count if run else None,
+            sessions,
             "sessions",
+            no_sessions,
         ),
-        ("late_event_share", metrics.late_web_events_count, metrics.web_events_count, "web events"),
+        (
+            "late_event_share",
+            run.late_web_events_count if run else None,
+            events,
+            "web events",
+            _nothing_measured(events, "no web events landed in the run's window"),
+        ),
     ):
-        value = share(part, whole)
-        enough = (whole or 0) >= settings.min_volume
-        verdict = settings.thresholds[name].judge(value) if enough else "pass"
-        detail = f"{part or 0:,} of {whole or 0:,} {noun}" + (
-            "" if enough else f", too few to judge (< {settings.min_volume})"
-        )
-        results.append(_check_result(name, verdict, value, settings, detail, {noun: whole or 0}))
+        judgement = settings.judge(name, part, whole, not_applicable=not_applicable)
+        detail = f"{part or 0:,} of {whole or 0:,} {noun}"
+        metadata: dict[str, object] = {noun: whole or 0}
+        if name == "stitch_rate":
+            metadata["web_identify_events"] = identify
+        results.append(_check_result(name, judgement, settings, detail, metadata))
     return results
 
 
@@ -297,7 +376,12 @@ def build_run_health_asset(upstream_keys: Iterable[dg.AssetKey]) -> dg.AssetsDef
                 loads = newest_loads(con, ENTITY_SPECS, rules)
             except duckdb.CatalogException:
                 counts, loads = {}, {}
-            freshness = assess_freshness(settings.landing_dir, window, health.max_lag_days)
+            freshness = assess_freshness(
+                settings.landing_dir,
+                window,
+                health.max_lag_days,
+                ever_loaded=loaded_tables(con),
+            )
             now = dt.datetime.now(dt.UTC)
             dbt_freshness = {
                 table: rule.judge(loads.get(table, (None, None))[1], now)
@@ -327,6 +411,7 @@ def build_run_health_asset(upstream_keys: Iterable[dg.AssetKey]) -> dg.AssetsDef
                 "stitch_rate": metrics.stitch_rate,
                 "unassigned_session_share": metrics.unassigned_session_share,
                 "late_event_share": metrics.late_event_share,
+                "web_identify_events": metrics.web_identify_events_count,
                 "dbt_tests": f"{tests[0]} passed, {tests[1]} warned, {tests[2]} failed",
                 "freshness": dg.MetadataValue.json({f.name: f.status for f in freshness}),
             },
@@ -363,7 +448,9 @@ def build_freshness_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
             f"Is {spec.source}/{spec.entity} on time? Fails (WARN by default) when a day of "
             "the run's window has no dt= folder, or when its newest dt= day trails the "
             "newest dt= day of any required source by more than the allowed lag "
-            "(health_thresholds.freshness_max_lag_days; privacy is never required)."
+            "(health_thresholds.freshness_max_lag_days; privacy is never required). An "
+            "entity that never delivered anything (no dt= folder, nothing ever loaded) is "
+            "absent: reported, not judged."
         ),
     )
     def _check(
@@ -374,13 +461,18 @@ def build_freshness_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
         settings = warehouse.settings()
         health = health_thresholds.settings()
         window = run_window(context.run.tags)
-        [fresh] = [
-            result
-            for result in assess_freshness(settings.landing_dir, window, health.max_lag_days)
-            if (result.source, result.entity) == (spec.source, spec.entity)
-        ]
         with warehouse.connect() as con:
             newest_loaded = _newest_loaded_day(con, spec)
+        [fresh] = [
+            result
+            for result in assess_freshness(
+                settings.landing_dir,
+                window,
+                health.max_lag_days,
+                ever_loaded={spec.table} if newest_loaded else set(),
+            )
+            if (result.source, result.entity) == (spec.source, spec.entity)
+        ]
         return dg.AssetCheckResult(
             passed=not (fresh.is_missing or fresh.is_late),
             severity=dg.AssetCheckSeverity(health.freshness_severity),

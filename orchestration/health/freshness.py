@@ -6,6 +6,10 @@ Two rules per landing entity (`<source>/<entity>`), both on `dt=` folders:
   by more than the source's allowed lag (`max_lag_days`, default 1 day).
 A source whose lag is `None` (privacy: erasure requests do not arrive daily) is never
 required: it is reported, never flagged, and does not set the reference day.
+A required entity that has never delivered anything (no `dt=` folder in the landing
+folder, and nothing ever loaded) is absent: a site without a CRM yet, or without an email
+source. It is reported as absent, never flagged as missing or late. An entity that
+delivered before and stopped is still missing and late.
 
 The dbt source freshness declared in `models/staging/**/_*__sources.yml` (age of the newest
 `loaded_at`) is re-judged here too, from the manifest, so run health can show it without
@@ -15,7 +19,7 @@ a separate `dbt source freshness` invocation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,14 +27,15 @@ from typing import Any
 from orchestration.ingestion.loader import landing_days
 from orchestration.ingestion.specs import ENTITY_SPECS, EntitySpec
 
-FRESH, LATE, MISSING, MISSING_AND_LATE, NOT_REQUIRED = (
+FRESH, LATE, MISSING, MISSING_AND_LATE, NOT_REQUIRED, ABSENT = (
     "fresh",
     "late",
     "missing",
     "missing_and_late",
     "not_required",
+    "absent",
 )
-FRESHNESS_STATUSES = (FRESH, LATE, MISSING, MISSING_AND_LATE, NOT_REQUIRED)
+FRESHNESS_STATUSES = (FRESH, LATE, MISSING, MISSING_AND_LATE, NOT_REQUIRED, ABSENT)
 PERIOD_HOURS = {"minute": 1 / 60, "hour": 1, "day": 24}
 
 
@@ -57,10 +62,12 @@ class EntityFreshness:
     reference_day: dt.date | None
     expected_days: int
     missing_days: tuple[dt.date, ...]
+    # required, but never delivered: no dt= folder in the landing folder, nothing ever loaded
+    absent: bool = False
 
     @property
     def required(self) -> bool:
-        return self.max_lag_days is not None
+        return self.max_lag_days is not None and not self.absent
 
     @property
     def days_behind(self) -> int | None:
@@ -82,6 +89,8 @@ class EntityFreshness:
 
     @property
     def status(self) -> str:
+        if self.absent:
+            return ABSENT
         if not self.required:
             return NOT_REQUIRED
         if self.is_missing and self.is_late:
@@ -96,6 +105,10 @@ class EntityFreshness:
 
     def explain(self) -> str:
         """One line for a person: what is missing or late, or that the entity is fresh."""
+        if self.absent:
+            return (
+                f"{self.name} absent: never delivered (no dt= folder, nothing loaded); not judged"
+            )
         parts = []
         if self.is_missing:
             parts.append(f"missing {format_days(self.missing_days)}")
@@ -121,9 +134,15 @@ def assess_freshness(
     window: Window | None,
     max_lag_days: Mapping[str, int | None],
     specs: Iterable[EntitySpec] = ENTITY_SPECS,
+    ever_loaded: Collection[str] | None = None,
 ) -> list[EntityFreshness]:
     """Freshness of every entity. Without a window, the expected days run from the first to
-    the last landing day of any required entity."""
+    the last landing day of any required entity.
+
+    A required entity without any `dt=` folder is absent, unless its table is in
+    `ever_loaded` (the raw tables `raw.loaded_files` has files of): then it delivered
+    before, and is missing and late. Without `ever_loaded`, the landing folder alone
+    decides."""
     specs = list(specs)
     present = {spec.table: landing_days(landing, spec) for spec in specs}
     lags = {spec.table: max_lag_days.get(spec.source, 1) for spec in specs}
@@ -140,6 +159,11 @@ def assess_freshness(
     results = []
     for spec in specs:
         days = set(present[spec.table])
+        absent = (
+            lags[spec.table] is not None
+            and not days
+            and (ever_loaded is None or spec.table not in ever_loaded)
+        )
         results.append(
             EntityFreshness(
                 source=spec.source,
@@ -149,15 +173,38 @@ def assess_freshness(
                 reference_day=reference,
                 expected_days=len(expected),
                 missing_days=tuple(day for day in expected if day not in days),
+                absent=absent,
             )
         )
     return results
 
 
+def absent_names(entities: Iterable[tuple[str, str, bool]]) -> list[str]:
+    """The absent ones of (source, entity, is absent): a source named once when none of its
+    entities ever delivered (`crm`), else by entity (`crm/tickets`)."""
+    by_source: dict[str, list[tuple[str, bool]]] = {}
+    for source, entity, absent in entities:
+        by_source.setdefault(source, []).append((entity, absent))
+    names = []
+    for source, entities_of_source in by_source.items():
+        absent = [entity for entity, is_absent in entities_of_source if is_absent]
+        if len(entities_of_source) > 1 and len(absent) == len(entities_of_source):
+            names.append(source)
+        else:
+            names.extend(f"{source}/{entity}" for entity in absent)
+    return names
+
+
 def freshness_summary(results: Iterable[EntityFreshness]) -> list[str]:
-    """`all sources fresh`, or one line per entity that is missing or late."""
+    """`all sources fresh`, or one line per entity that is missing or late; then one line
+    naming the absent entities, if any."""
+    results = list(results)
     flagged = [result.explain() for result in results if result.is_missing or result.is_late]
-    return flagged or ["all sources fresh"]
+    absent = absent_names((result.source, result.entity, result.absent) for result in results)
+    if not absent:
+        return flagged or ["all sources fresh"]
+    absent_line = f"absent (never delivered, not judged): {', '.join(absent)}"
+    return [*flagged, absent_line] if flagged else [f"all present sources fresh; {absent_line}"]
 
 
 @dataclass(frozen=True)

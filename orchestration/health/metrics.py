@@ -48,6 +48,9 @@ class RunMetrics:
     dbt_tests_passed: int | None = None
     dbt_tests_warned: int | None = None
     dbt_tests_failed: int | None = None
+    # web events of every landing day loaded (not only the window's) that identify a
+    # visitor: 0 means the site never identifies anyone, so there is no stitch rate to judge
+    web_identify_events_count: int | None = None
 
     @property
     def stitch_rate(self) -> float | None:
@@ -100,6 +103,7 @@ class RunHealthRow:
     dbt_tests_passed: int | None
     dbt_tests_warned: int | None
     dbt_tests_failed: int | None
+    web_identify_events_count: int | None
 
 
 COLUMN_TYPES = {
@@ -139,6 +143,8 @@ COLUMN_TYPES = {
     "dbt_tests_passed": "bigint",
     "dbt_tests_warned": "bigint",
     "dbt_tests_failed": "bigint",
+    # last: a table written before it existed gets it appended (write_run_health)
+    "web_identify_events_count": "bigint",
 }
 assert list(COLUMN_TYPES) == [f.name for f in fields(RunHealthRow)]
 
@@ -186,6 +192,18 @@ def loaded_window(con: duckdb.DuckDBPyConnection) -> Window | None:
     """First to last landing day ever loaded: the window of a run without partitions."""
     first, last = con.execute("select min(dt), max(dt) from raw.loaded_files").fetchone()
     return Window(first, last) if first is not None else None
+
+
+def loaded_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The raw tables (`crm_orders`) with any file in `raw.loaded_files`, whatever its days:
+    entities that delivered something once, so none of them is absent."""
+    try:
+        rows = con.execute(
+            "select distinct source || '_' || entity from raw.loaded_files"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return set()
+    return {row[0] for row in rows}
 
 
 def newest_loads(
@@ -275,6 +293,25 @@ def late_event_counts(
     ).fetchone()
 
 
+def identify_event_count(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Deduplicated web events of every landing day loaded that identify a visitor: an
+    identify call, a `userId`, or an identify `traits.email`. 0: the site never identifies
+    its visitors (a content site, a third-party clickstream), so no session can be stitched
+    to a person and the stitch rate is not judged. None before the staging table exists.
+
+    Every landing day, not only the window's: a site that identified visitors before and
+    stopped today has lost its tracking, and that is what the stitch rate should flag."""
+    if not _table_exists(con, "staging", "stg_web__events"):
+        return None
+    return con.execute(
+        """
+        select count(*)
+        from staging.stg_web__events
+        where message_type = 'identify' or user_id is not null or trait_email is not null
+        """
+    ).fetchone()[0]
+
+
 def run_metrics(
     con: duckdb.DuckDBPyConnection,
     window: Window | None,
@@ -284,7 +321,7 @@ def run_metrics(
     sessions = session_counts(con, window, reporting_tz) or (None, None, None)
     events = late_event_counts(con, window, reporting_tz) or (None, None)
     tests = dbt_tests or (None, None, None)
-    return RunMetrics(*sessions, *events, *tests)
+    return RunMetrics(*sessions, *events, *tests, identify_event_count(con))
 
 
 def build_rows(
@@ -343,9 +380,27 @@ def build_rows(
                 dbt_tests_passed=metrics.dbt_tests_passed,
                 dbt_tests_warned=metrics.dbt_tests_warned,
                 dbt_tests_failed=metrics.dbt_tests_failed,
+                web_identify_events_count=metrics.web_identify_events_count,
             )
         )
     return rows
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Append the columns a table written by an older version lacks (nullable ones only:
+    its earlier rows have no value for them)."""
+    schema, table = RUN_HEALTH_TABLE.split(".")
+    present = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for name, kind in COLUMN_TYPES.items():
+        if name not in present and "not null" not in kind:
+            con.execute(f"alter table {RUN_HEALTH_TABLE} add column {name} {kind}")
 
 
 def write_run_health(con: duckdb.DuckDBPyConnection, rows: list[RunHealthRow]) -> None:
@@ -354,6 +409,7 @@ def write_run_health(con: duckdb.DuckDBPyConnection, rows: list[RunHealthRow]) -
     columns = ",\n    ".join(f"{name} {kind}" for name, kind in COLUMN_TYPES.items())
     con.execute(f"create schema if not exists {RUN_HEALTH_SCHEMA}")
     con.execute(f"create table if not exists {RUN_HEALTH_TABLE} (\n    {columns}\n)")
+    _add_new_columns(con)
     run_ids = sorted({row.run_id for row in rows})
     con.execute("begin transaction")
     try:

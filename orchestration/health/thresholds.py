@@ -3,6 +3,12 @@
 Every threshold is a setting: the resource `HealthThresholds` (Dagster UI → Resources, or
 the launchpad) overrides the environment, which overrides the defaults below. A value
 `off` switches a threshold off. See docs/operations.md.
+
+A share is judged on its own denominator (records read, sessions, web events), never on
+an absolute count of bad records: from `min_volume_warn` (20) up it can warn, from
+`min_volume` (100) up it can also fail the run, and below that it is too few to judge. A
+check whose subject does not exist in the data (no sessions at all, a site that never
+identifies its visitors) is not applicable: it passes and says why.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from typing import Literal
 
 Bound = Literal["max", "min"]
 Verdict = Literal["pass", "warn", "error"]
+# judged: the verdict is the threshold's; warn_only: judged, but too few to fail the run;
+# too_few: below the smallest volume judged; not_applicable: nothing the check is about.
+JudgementStatus = Literal["judged", "warn_only", "too_few", "not_applicable"]
 
 ENV_PREFIX = "JOURNEY_HEALTH_"
 FRESHNESS_LAG_ENV = "JOURNEY_FRESHNESS_MAX_LAG_DAYS"
@@ -32,9 +41,12 @@ DEFAULT_THRESHOLDS: dict[str, tuple[Bound, float | None, float | None]] = {
     # share of web events that arrived in a landing day after their reporting day
     "late_event_share": ("max", 0.10, None),
 }
-# A share is judged only when its denominator (records read, sessions, web events) is at
-# least this: 3 rejected records of 4 say nothing about a source.
+# A share can fail the run (ERROR) only when its denominator (records read, sessions, web
+# events) is at least `min_volume`; from `min_volume_warn` up it is judged but warns at
+# most (8 rejected tickets of 30 are worth a look, not worth holding back every mart);
+# below both it is not judged (3 rejected records of 4 say nothing about a source).
 DEFAULT_MIN_VOLUME = 100
+DEFAULT_MIN_VOLUME_WARN = 20
 # Days a source's newest landing day may trail the newest landing day of any source.
 # `None`: never required (erasure requests do not arrive every day).
 DEFAULT_MAX_LAG_DAYS: dict[str, int | None] = {
@@ -56,6 +68,20 @@ def env_name(metric: str, level: Literal["warn", "error"]) -> str:
 def setting_name(metric: str, level: Literal["warn", "error"]) -> str:
     """`stitch_rate`, `warn` -> `min_stitch_rate_warn` (the resource's field)."""
     return env_name(metric, level).removeprefix(ENV_PREFIX).lower()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A check's verdict on one share, with why it was or was not judged."""
+
+    verdict: Verdict
+    status: JudgementStatus
+    value: float | None
+    reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
 
 
 class ThresholdError(ValueError):
@@ -96,6 +122,7 @@ class Threshold:
 class HealthSettings:
     thresholds: dict[str, Threshold]
     min_volume: int = DEFAULT_MIN_VOLUME
+    min_volume_warn: int = DEFAULT_MIN_VOLUME_WARN
     max_lag_days: dict[str, int | None] = field(default_factory=lambda: dict(DEFAULT_MAX_LAG_DAYS))
     freshness_severity: Literal["WARN", "ERROR"] = DEFAULT_FRESHNESS_SEVERITY
 
@@ -117,7 +144,7 @@ class HealthSettings:
         """Defaults, then the environment, then `overrides` (the resource's non-empty fields).
 
         Keys of `overrides` are the resource's field names (`max_rejected_share_warn`,
-        `min_volume`, `freshness_max_lag_days`, `freshness_severity`)."""
+        `min_volume`, `min_volume_warn`, `freshness_max_lag_days`, `freshness_severity`)."""
         environ = os.environ if environ is None else environ
         overrides = {key: value for key, value in (overrides or {}).items() if value.strip()}
 
@@ -137,6 +164,7 @@ class HealthSettings:
                 levels[level] = default if raw is None else _share(raw, env_name(metric, level))
             thresholds[metric] = replace(threshold, **levels)
         min_volume = lookup("min_volume", f"{ENV_PREFIX}MIN_VOLUME")
+        min_volume_warn = lookup("min_volume_warn", f"{ENV_PREFIX}MIN_VOLUME_WARN")
         lags = lookup("freshness_max_lag_days", FRESHNESS_LAG_ENV)
         severity = lookup("freshness_severity", FRESHNESS_SEVERITY_ENV)
         return cls(
@@ -144,11 +172,49 @@ class HealthSettings:
             min_volume=settings.min_volume
             if min_volume is None
             else _count(min_volume, f"{ENV_PREFIX}MIN_VOLUME"),
+            min_volume_warn=settings.min_volume_warn
+            if min_volume_warn is None
+            else _count(min_volume_warn, f"{ENV_PREFIX}MIN_VOLUME_WARN"),
             max_lag_days=settings.max_lag_days if lags is None else parse_max_lag_days(lags),
             freshness_severity=settings.freshness_severity
             if severity is None
             else _severity(severity),
         )
+
+    @property
+    def smallest_volume_judged(self) -> int:
+        """The fewest records (sessions, web events) a share is judged on: the lower of the
+        two volumes, and at least 1 (nothing to divide is never judged)."""
+        return max(1, min(self.min_volume_warn, self.min_volume))
+
+    def judge(
+        self,
+        metric: str,
+        part: int | None,
+        whole: int | None,
+        *,
+        not_applicable: str | None = None,
+    ) -> Judgement:
+        """Judge the share `part / whole` of `metric` on its own denominator.
+
+        `not_applicable` (the reason) when the data has nothing the check is about: it
+        passes. Below the smallest volume judged it passes as too few; below `min_volume`
+        an error is lowered to a warning: a small count is a hint, not enough to hold back
+        publishing."""
+        whole = whole or 0
+        value = (part or 0) / whole if whole else None
+        if not_applicable:
+            return Judgement("pass", "not_applicable", value, not_applicable)
+        floor = self.smallest_volume_judged
+        if whole < floor:
+            return Judgement("pass", "too_few", value, f"too few to judge (< {floor})")
+        verdict = self.thresholds[metric].judge(value)
+        if whole < self.min_volume:
+            if verdict != "error":
+                return Judgement(verdict, "warn_only", value)
+            reason = f"past the error level, but fewer than {self.min_volume} to fail the run"
+            return Judgement("warn", "warn_only", value, reason)
+        return Judgement(verdict, "judged", value)
 
 
 def _share(raw: str, name: str) -> float | None:

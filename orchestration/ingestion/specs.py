@@ -11,7 +11,15 @@ from typing import Literal
 
 FieldKind = Literal["string", "timestamp", "epoch", "date", "amount", "count", "boolean", "score"]
 
+# A timestamp or date more than this many hours after the start (00:00 UTC) of its file's
+# `dt` day is rejected (sources.md, "Bad input"): a client clock skewed by less is kept.
 HOURS_AFTER_DT_ALLOWED = 48
+# The kinds of field that name a point or a day in time, and what a reason calls them.
+TIME_KINDS: dict[str, str] = {
+    "timestamp": "timestamp",
+    "epoch": "epoch timestamp",
+    "date": "date",
+}
 
 
 @dataclass(frozen=True)
@@ -283,6 +291,64 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _parsed(kind: str, col: str) -> str:
+    """SQL: the typed value of a time field, null when it does not parse."""
+    return {
+        "timestamp": f"try_cast({col} as timestamptz)",
+        "epoch": f"try_cast({col} as bigint)",
+        "date": f"try_cast({col} as date)",
+    }[kind]
+
+
+def _unparseable(kind: str, col: str) -> str:
+    """SQL: true when a time field's text is no point in time. DuckDB reads `infinity` and
+    `-infinity` as timestamps and dates, which no export means: they are rejected too."""
+    if kind == "epoch":
+        return f"{_parsed(kind, col)} is null"
+    return f"not coalesce(isfinite({_parsed(kind, col)}), false)"
+
+
+def _utc_seconds(kind: str, col: str) -> str:
+    """SQL: a time field as seconds since 1970-01-01 00:00 UTC (a date at its 00:00 UTC).
+
+    Whole numbers of seconds for dates and epochs, so no value, however far off, overflows
+    a timestamp; and no dependence on the session's time zone."""
+    parsed = _parsed(kind, col)
+    return {
+        "timestamp": f"epoch({parsed})",
+        "epoch": parsed,
+        "date": f"({parsed} - date '1970-01-01') * 86400",
+    }[kind]
+
+
+# The start (00:00 UTC) of the file's `dt` day, in seconds since 1970-01-01 00:00 UTC.
+DT_START_SECONDS = "(dt - date '1970-01-01') * 86400"
+
+
+def too_far_ahead_rule(fld: Field) -> tuple[str, str]:
+    """(reason SQL expression, predicate): the one future rule of every time field.
+
+    True when the field's value (a date counts from its 00:00 UTC) is more than
+    HOURS_AFTER_DT_ALLOWED hours after 00:00 UTC of the file's `dt` day: with 48 hours a
+    date of dt + 2 days is kept and dt + 3 rejected. The reason reads e.g. `date
+    2099-01-01 is more than 48 hours after its file's day 2026-01-10`.
+    """
+    col = _col(fld.path)
+    value = f"left({col}, 60)"
+    if fld.kind == "epoch":
+        # Show what the seconds mean; `try` because the value may be beyond any timestamp.
+        utc = f"try(timezone('UTC', to_timestamp({_parsed(fld.kind, col)})))"
+        value += f" || coalesce(' (' || strftime({utc}, '%Y-%m-%d %H:%M:%S') || ' UTC)', '')"
+    after = f" is more than {HOURS_AFTER_DT_ALLOWED} hours after its file's day "
+    reason = f"{_quote(fld.path + ' ')} || {value} || {_quote(after)} || cast(dt as varchar)"
+    # Only values that parse: an unparseable one has its own reason.
+    predicate = (
+        f"not ({_unparseable(fld.kind, col)}) and "
+        f"{_utc_seconds(fld.kind, col)} > {DT_START_SECONDS} + {HOURS_AFTER_DT_ALLOWED * 3600}"
+    )
+    return reason, predicate
+
+
 def field_rules(spec: EntitySpec) -> list[tuple[str, str]]:
     """(reason SQL expression, predicate) pairs for every field rule of `spec`.
 
@@ -303,46 +369,14 @@ def field_rules(spec: EntitySpec) -> list[tuple[str, str]]:
                     f"{col} is not null and {col} not in ({allowed})",
                 )
             )
-        if fld.kind == "timestamp":
-            parsed = f"try_cast({col} as timestamptz)"
+        if fld.kind in TIME_KINDS:
             rules.append(
                 (
-                    f"{_quote(f'unparseable timestamp in {fld.path}: ')} || {shown}",
-                    f"{col} is not null and {parsed} is null",
+                    f"{_quote(f'unparseable {TIME_KINDS[fld.kind]} in {fld.path}: ')} || {shown}",
+                    f"{col} is not null and {_unparseable(fld.kind, col)}",
                 )
             )
-            rules.append(
-                (
-                    f"{_quote(f'{fld.path} ')} || {shown} || "
-                    f"{_quote(f' is more than {HOURS_AFTER_DT_ALLOWED} hours after its file day ')}"
-                    " || cast(dt as varchar)",
-                    f"{parsed} > cast(dt as timestamptz) + interval {HOURS_AFTER_DT_ALLOWED} hour",
-                )
-            )
-        elif fld.kind == "epoch":
-            parsed = f"try_cast({col} as bigint)"
-            rules.append(
-                (
-                    f"{_quote(f'unparseable epoch timestamp in {fld.path}: ')} || {shown}",
-                    f"{col} is not null and {parsed} is null",
-                )
-            )
-            rules.append(
-                (
-                    f"{_quote(f'{fld.path} ')} || {shown} || "
-                    f"{_quote(f' is more than {HOURS_AFTER_DT_ALLOWED} hours after its file day ')}"
-                    " || cast(dt as varchar)",
-                    f"to_timestamp({parsed}) > cast(dt as timestamptz)"
-                    f" + interval {HOURS_AFTER_DT_ALLOWED} hour",
-                )
-            )
-        elif fld.kind == "date":
-            rules.append(
-                (
-                    f"{_quote(f'unparseable date in {fld.path}: ')} || {shown}",
-                    f"{col} is not null and try_cast({col} as date) is null",
-                )
-            )
+            rules.append(too_far_ahead_rule(fld))
         elif fld.kind in ("amount", "count", "score"):
             number_type = "bigint" if fld.kind == "count" else "double"
             parsed = f"try_cast({col} as {number_type})"
