@@ -86,3 +86,21 @@ def test_run_health_gates_publishing_and_every_raw_asset_has_a_freshness_check(d
     check_keys = set(graph.asset_check_keys)
     for spec in ENTITY_SPECS:
         assert dg.AssetCheckKey(dg.AssetKey(["raw", spec.table]), "landing_fresh") in check_keys
+
+
+def test_every_dbt_data_test_is_an_asset_check_of_the_model_it_guards(defs):
+    """A singular test that reads several models names the one it guards
+    (`meta: {dagster: {ref: ...}}`), so the UI shows it as a check of that model rather than
+    as a loose observation."""
+    import json
+
+    from orchestration.project import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    tests = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+    }
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+    assert tests - checks == set()

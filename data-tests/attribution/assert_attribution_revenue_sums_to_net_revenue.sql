@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_attribution'}}}) }}
 -- For every order and attribution model, attributed_revenue sums to the order's
 -- net_revenue (within 0.01). Returns the order × model pairs that do not.
 with

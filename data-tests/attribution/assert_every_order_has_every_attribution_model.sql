@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_attribution'}}}) }}
 -- Every non-cancelled order has rows under all seven attribution models, and no
 -- cancelled order has any. Returns the missing order × model pairs and the rows of
 -- cancelled orders.

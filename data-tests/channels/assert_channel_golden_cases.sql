@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'channel_rules'}}}) }}
 -- Every row of the golden fixture goes through derive_traffic_source, then classify_channel,
 -- exactly as web sessions do. Returns the cases whose derived source, medium, campaign,
 -- click id type or channel differ from the expected ones: any row fails the test.

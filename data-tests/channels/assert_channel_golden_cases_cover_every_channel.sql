@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'channel_golden_cases'}}}) }}
 -- Every channel of the rules has at least one golden case that expects it.
 -- Returns the channels without one.
 with

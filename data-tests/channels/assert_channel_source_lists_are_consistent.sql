@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'channel_source_categories'}}}) }}
 -- The source lists match what the macros compare them with: sources and domains lower-case
 -- and trimmed (classify_channel lower-cases the source before the lookup, and referrer hosts
 -- are lower-cased without www.), every search engine's name a search source (so its organic

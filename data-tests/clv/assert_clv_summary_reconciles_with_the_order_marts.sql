@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'dim_customers'}}}) }}
 -- int_clv_customer_summary restates the order rules of fct_orders and dim_customers one
 -- layer down; this checks them against the marts: the same people (identified, with a
 -- non-cancelled order), the same first and last order days, the same number of distinct

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_sessions_stitched'}}}) }}
 -- Every session maps to exactly one customer_id, and no customer_id maps to two
 -- surviving contacts (across sessions, contacts, email addresses and the person key).
 -- Returns one row per violation.

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'dim_customers'}}}) }}
 -- A person's acquisition channel is the channel of their first engagement (web session or
 -- email click): a newsletter delivered or opened never acquires anyone. Returns the people
 -- whose acquisition channel differs from that of their first engagement, or who have one

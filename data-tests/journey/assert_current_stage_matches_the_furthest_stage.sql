@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'dim_customers'}}}) }}
 -- dim_customers.current_stage, fct_journey_stages and fct_touchpoints.journey_stage tell
 -- one story: the current stage is the furthest stage reached, and no touchpoint is in a
 -- stage further than it.

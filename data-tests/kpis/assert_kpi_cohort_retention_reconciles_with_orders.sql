@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_cohort_retention'}}}) }}
 -- kpi_cohort_retention reconciles with fct_orders and covers every month: each cohort
 -- runs without gaps from month 0 to the month of the last day of kpi_daily, everyone of
 -- a cohort is active in month 0, the cohorts together hold every first order, and each

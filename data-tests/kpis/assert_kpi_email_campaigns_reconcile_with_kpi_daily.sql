@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_email_campaigns'}}}) }}
 -- The campaign rows add up to all marketing mail and the (transactional) row to the rest:
 -- delivered, unique opens and unique clicks of the campaigns match the marketing totals of
 -- kpi_daily, transactional deliveries match transactional_emails_delivered, and the

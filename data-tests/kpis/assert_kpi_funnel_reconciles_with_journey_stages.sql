@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_funnel'}}}) }}
 -- kpi_funnel tells the story of fct_journey_stages: per stage, its cohorts together count
 -- every person who reached the stage, no stage has more people than the stage before
 -- it, and each row's denominator is the previous row's count. Returns the rows that

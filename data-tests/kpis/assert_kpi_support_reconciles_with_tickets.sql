@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'kpi_support'}}}) }}
 -- kpi_support counts every ticket that has a created_at once, and every support CSAT
 -- response matched to a ticket once; no row has more closed tickets than tickets or more
 -- satisfied responses than responses. Returns the checks that fail.

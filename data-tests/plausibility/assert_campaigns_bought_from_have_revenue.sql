@@ -1,4 +1,4 @@
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'kpi_email_campaigns'}}}) }}
 -- Plausibility (warns, never blocks): a campaign whose clicks opened sessions that led to
 -- orders should show attributed revenue. Returns each campaign with such orders but no
 -- revenue in kpi_email_campaigns: a sign that the click-to-session link or the default

@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_web_events_sessionized'}}}) }}
 -- Count reconciliation of the web sessionisation: every page and track message of staging
 -- is either a bot's (int_web_bot_messages) or in exactly one session
 -- (int_web_events_sessionized), never both and never neither, and nothing else (no

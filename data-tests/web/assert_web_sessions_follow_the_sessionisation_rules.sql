@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_web_events_sessionized'}}}) }}
 {%- set session_timeout_minutes = var('session_timeout_minutes', 30) -%}
 -- A device's sessions do not overlap, and a session that starts less than
 -- session_timeout_minutes after the device's previous session ended was split off by a

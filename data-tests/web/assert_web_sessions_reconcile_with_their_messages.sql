@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'int_web_events_sessionized'}}}) }}
 -- int_sessions has exactly the sessions of int_web_events_sessionized, and each session's
 -- device, start, end and counts agree with its messages; every session's messages are
 -- numbered 1..n without gaps, and its first message is the earliest one. Returns one row

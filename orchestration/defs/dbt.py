@@ -20,7 +20,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
@@ -47,7 +52,15 @@ def downstream_of_python_models() -> str:
 
 
 class JourneyTranslator(DagsterDbtTranslator):
-    """Groups assets by layer folder and points dbt sources at the assets that write them."""
+    """Groups assets by layer folder and points dbt sources at the assets that write them.
+
+    Every dbt data test is an asset check: a generic test of the model or source it is
+    attached to, a singular test of the one model it reads or, when it reads several, of the
+    model its `meta: {dagster: {ref: ...}}` names (tests/test_definitions.py holds every
+    test to this)."""
+
+    def __init__(self) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         is_source = dbt_resource_props["resource_type"] == "source"
