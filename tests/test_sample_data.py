@@ -8,12 +8,17 @@ import datetime as dt
 import gzip
 import io
 import json
+import statistics
+from dataclasses import dataclass
+from dataclasses import field as default
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from orchestration.sample_data import catalogs as cat
 from orchestration.sample_data import generate_landing
+from orchestration.sample_data.generator import simulate
 
 SMALL = {"customers": 300, "days": 10, "start": dt.date(2026, 3, 1), "seed": 7}
 
@@ -413,3 +418,233 @@ def test_broken_files_are_broken_as_a_whole(landing):
         elif b["kind"] == "missing_header":
             first = raw.decode().split("\n", 1)[0].split(",")
             assert first != list(cat.CSV_COLUMNS[Path(b["file"]).parts[1]])
+
+
+# ------------------------------------------------------------------ journeys that show the product
+# A landing big enough to hold campaigns that bring visits and orders, and buyers who come back.
+JOURNEYS = {"customers": 2000, "days": 60, "start": dt.date(2026, 1, 1), "seed": 11}
+SESSION_GAP = dt.timedelta(minutes=30)
+
+
+@dataclass
+class Session:
+    anonymous_id: str
+    start: dt.datetime
+    last: dt.datetime
+    campaign: tuple | None  # (source, medium, name) of its first message
+    url: str
+    order_ids: set[str] = default(default_factory=set)
+    person: str = ""
+
+
+@dataclass
+class Journeys:
+    """The landing's records, with people resolved as marts.md says: CRM merges followed to
+    the end, emails trimmed and lower-cased, a device belongs to the contacts it identified
+    with (by userId or traits.email), a session to the nearest of them in time."""
+
+    sessions: list[Session]
+    web_orders: set[str]
+    email: list[dict]
+    orders: list[dict]  # latest versions
+    tickets: list[dict]
+    surveys: list[dict]
+    device_people: dict[str, set[str]]
+    person_of_email: dict[str, str]
+    survivor: dict[str, str]
+
+    def person(self, email: str) -> str:
+        e = email.strip().lower()
+        return self.person_of_email.get(e, "email:" + e)
+
+
+def utc(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+
+
+def latest_versions(records: list[dict], key: str) -> list[dict]:
+    newest: dict[str, dict] = {}
+    for r in records:
+        if r[key] not in newest or utc(r["updated_at"]) >= utc(newest[r[key]]["updated_at"]):
+            newest[r[key]] = r
+    return list(newest.values())
+
+
+def resolve_journeys(good: dict) -> Journeys:
+    contacts = latest_versions(good["contacts"], "contact_id")
+    merged = {c["contact_id"]: c["merged_into_contact_id"] for c in contacts}
+
+    def survivor(contact_id: str) -> str:
+        while merged.get(contact_id):
+            contact_id = merged[contact_id]
+        return contact_id
+
+    person_of_email: dict[str, str] = {}
+    for c in good["contacts"]:
+        person_of_email.setdefault(c["email"].strip().lower(), survivor(c["contact_id"]))
+    j = Journeys([], set(), [], [], [], [], {}, person_of_email, {c: survivor(c) for c in merged})
+    web = list({m["messageId"]: m for m in good["events/web"]}.values())
+    identified: dict[str, list[tuple[dt.datetime, str]]] = {}
+    for m in web:
+        anon = m.get("anonymousId")
+        if not anon:
+            continue
+        if m.get("userId"):
+            identified.setdefault(anon, []).append((utc(m["timestamp"]), survivor(m["userId"])))
+        if m["type"] == "identify" and (m.get("traits") or {}).get("email"):
+            person = j.person(m["traits"]["email"])
+            identified.setdefault(anon, []).append((utc(m["timestamp"]), person))
+    j.device_people = {anon: {p for _, p in ids} for anon, ids in identified.items()}
+    by_device: dict[str, list[dict]] = {}
+    for m in web:
+        if m["type"] in ("page", "track") and m.get("anonymousId"):
+            by_device.setdefault(m["anonymousId"], []).append(m)
+    for anon, messages in by_device.items():
+        messages.sort(key=lambda m: utc(m["timestamp"]))
+        current = None
+        for m in messages:
+            t = utc(m["timestamp"])
+            c = m["context"].get("campaign")
+            campaign = (c["source"], c["medium"], c["name"]) if c else None
+            if (
+                current is None
+                or t - current.last >= SESSION_GAP
+                or (campaign and campaign != current.campaign)
+            ):
+                current = Session(anon, t, t, campaign, m["context"]["page"]["url"])
+                ids = identified.get(anon)
+                current.person = (
+                    min(ids, key=lambda x: abs(x[0] - t))[1] if ids else "device:" + anon
+                )
+                j.sessions.append(current)
+            current.last = t
+            if m.get("event") == "Order Completed":
+                current.order_ids.add(m["properties"]["order_id"])
+                j.web_orders.add(m["properties"]["order_id"])
+    j.email = list({e["sg_event_id"]: e for e in good["events/email"]}.values())
+    j.orders = latest_versions(good["orders"], "order_id")
+    j.tickets = latest_versions(good["tickets"], "ticket_id")
+    j.surveys = latest_versions(good["surveys"], "response_id")
+    return j
+
+
+@pytest.fixture(scope="module")
+def journeys(tmp_path_factory) -> Journeys:
+    out = tmp_path_factory.mktemp("journeys")
+    manifest = generate_landing(out, **JOURNEYS)
+    _, good = scan(out, manifest)
+    return resolve_journeys(good)
+
+
+def utm(url: str) -> tuple[str, str, str]:
+    query = parse_qs(urlparse(url).query)
+    return query["utm_source"][0], query["utm_medium"][0], query["utm_campaign"][0]
+
+
+def test_marketing_email_clicks_open_sessions_of_their_campaign_minutes_later(journeys):
+    j = journeys
+    clicks = [e for e in j.email if e["event"] == "click" and e["marketing_campaign_id"]]
+    by_person: dict[tuple, list[dict]] = {}
+    for e in clicks:
+        by_person.setdefault((j.person(e["email"]), utm(e["url"])), []).append(e)
+    opened = [s for s in j.sessions if s.campaign and s.campaign[1] == "email"]
+    assert len(opened) >= 30
+    clicker_owns_it = 0
+    for s in opened:
+        # on a device that has identified as the person who clicked, started after the
+        # click and less than 30 minutes later, landing on the clicked URL
+        people = j.device_people.get(s.anonymous_id, set())
+        assert people, s
+        after = [
+            (p, e)
+            for p in people
+            for e in by_person.get((p, s.campaign), [])
+            if dt.timedelta(0)
+            <= s.start - dt.datetime.fromtimestamp(e["timestamp"], dt.UTC)
+            < SESSION_GAP
+        ]
+        assert after, s
+        assert s.url in {e["url"] for _, e in after}, s
+        assert utm(s.url) == s.campaign
+        # and the device's identification nearest in time names the clicker
+        clicker_owns_it += s.person in {p for p, _ in after}
+    assert clicker_owns_it >= 0.95 * len(opened)
+    # most clicks land on the site; the campaigns' visits lead to orders
+    first = {}
+    for e in sorted(clicks, key=lambda e: e["timestamp"]):
+        first.setdefault(e["sg_message_id"], e)
+    landed = {(s.person, s.campaign): s.start for s in opened}
+    linked = [
+        e
+        for e in first.values()
+        if (j.person(e["email"]), utm(e["url"])) in landed
+        and dt.timedelta(0)
+        <= landed[(j.person(e["email"]), utm(e["url"]))]
+        - dt.datetime.fromtimestamp(e["timestamp"], dt.UTC)
+        < SESSION_GAP
+    ]
+    assert len(linked) >= 0.6 * len(first)
+    assert sum(bool(s.order_ids) for s in opened) >= 3
+
+
+def order_person(j: Journeys, order: dict) -> str:
+    if order["contact_id"]:
+        return j.survivor.get(order["contact_id"], order["contact_id"])
+    return j.person(order["email"])
+
+
+def test_buyers_come_back_days_after_their_first_order_not_minutes(journeys):
+    j = journeys
+    placed = [o for o in j.orders if o["status"] != "cancelled"]
+    first: dict[str, tuple[dt.datetime, str]] = {}
+    for o in placed:
+        key = (utc(o["ordered_at"]), o["order_id"])
+        person = order_person(j, o)
+        first[person] = min(first.get(person, key), key)
+    later: dict[str, list[dt.datetime]] = {}
+
+    def engage(person: str, t: dt.datetime) -> None:
+        if person in first and t > first[person][0]:
+            later.setdefault(person, []).append(t)
+
+    for s in j.sessions:
+        if s.person in first and first[s.person][1] not in s.order_ids:
+            engage(s.person, s.start)
+    for e in j.email:
+        human = e["event"] == "click" or (e["event"] == "open" and not e["sg_machine_open"])
+        if human and e["marketing_campaign_id"]:
+            engage(j.person(e["email"]), dt.datetime.fromtimestamp(e["timestamp"], dt.UTC))
+    for t in j.tickets:
+        engage(j.survivor.get(t["contact_id"], t["contact_id"]), utc(t["created_at"]))
+    for r in j.surveys:
+        engage(j.survivor.get(r["contact_id"], r["contact_id"]), utc(r["submitted_at"]))
+    for o in placed:
+        engage(order_person(j, o), utc(o["ordered_at"]))
+    gaps = sorted((min(ts) - first[p][0]) / dt.timedelta(days=1) for p, ts in later.items())
+    assert len(first) >= 100
+    assert 0.3 <= len(gaps) / len(first) <= 0.85, "a realistic share of buyers comes back"
+    assert statistics.median(gaps) >= 1.0, "and does so days later"
+    assert sum(g < 1 / 24 for g in gaps) <= 0.05 * len(gaps)
+
+
+def test_enough_people_buy_again_over_months_for_a_clv_fit():
+    """At 5000 people x 180 days: the contract fits CLV models on at least 100 repeat
+    buyers, and buyers drift away month by month."""
+    world = simulate(5000, 180, dt.date(2026, 1, 1), 42)
+    orders = world["orders"]
+    placed = orders.final_status != cat.ORDER_STATUSES.index("cancelled")
+    person, day = orders.person[placed], orders.ordered_at[placed] // cat.DAY_MS
+    days_by_person: dict[int, set[int]] = {}
+    for p, d in zip(person.tolist(), day.tolist(), strict=True):
+        days_by_person.setdefault(p, set()).add(d)
+    repeat = sum(len(d) >= 2 for d in days_by_person.values())
+    assert 150 <= repeat <= 400
+    assert world["stats"]["repeat_buyers"] == repeat
+    # of the first quarter's buyers, more buy again in their second month than in their fifth
+    early = {p: min(d) for p, d in days_by_person.items() if min(d) < 60}
+    active = [
+        sum(any(first + 30 * m <= d < first + 30 * (m + 1) for d in days_by_person[p])
+            for p, first in early.items())
+        for m in range(1, 4)
+    ]  # fmt: skip
+    assert active[0] > active[2] > 0

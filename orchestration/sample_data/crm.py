@@ -538,7 +538,9 @@ def survey_rows(
     t_ob = c.created[ob] + rng.integers(cat.DAY_MS, 7 * cat.DAY_MS, ob.size)
     # website (a pop-up at the end of a logged-in visit)
     ws = np.flatnonzero(
-        (c.main_of_person[sessions.person] >= 0) & (rng.random(len(sessions)) < 0.004)
+        (c.main_of_person[sessions.person] >= 0)
+        & (rng.random(len(sessions)) < 0.004)
+        & ~sessions.has_order()  # not right after an order: post-purchase surveys come later
     )
     t_ws = sessions.start[ws] + sessions.duration[ws] + 20_000
     ws_contact = c.main_of_person[sessions.person[ws]]

@@ -75,7 +75,7 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
     window = days * cat.DAY_MS
     clock = Clock(start, days)
     people = build_people(rng["people"], customers, window)
-    sessions = jr.build_base_sessions(rng["sessions"], people, window)
+    sessions, gone_at = jr.build_base_sessions(rng["sessions"], people, window)
     contacts = ct.build_contacts(rng["contacts"], people, sessions, window)
     erasures = privacy.choose_erasures(rng["privacy"], contacts, people.n, window)
     erased = erasures.erased_at_person
@@ -86,11 +86,16 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
     # email campaigns, and the visits their clicks bring
     tpl = mail.build_templates(rng["mail"], clock, days)
     msgs, unsub_at, unsub_msg = mail.marketing_messages(rng["mail"], tpl, contacts, erased, window)
-    mk_events = mail.simulate_events(rng["mail"], msgs, tpl, unsub_msg, unsub_at)
+    # people open mail as they like it, and much less once they stopped coming back
+    open_rate = people.mail_affinity[msgs.person] * np.where(
+        msgs.send > gone_at[msgs.person], 0.1, 1.0
+    )
+    mk_events = mail.simulate_events(rng["mail"], msgs, tpl, unsub_msg, unsub_at, open_rate)
     click_msg, click_t = mail.first_clicks(mk_events)
     clicked = identity.email_click_sessions(
-        rng["extra"], click_msg, click_t, msgs.person, msgs.template, people, len(cat.TRAFFIC)
-    )
+        rng["extra"], click_msg, click_t, msgs, tpl, sessions, contacts, people, gone_at,
+        len(cat.TRAFFIC),
+    )  # fmt: skip
     sessions, _ = identity.merge_sessions(sessions, clicked, erased, window)
     shared, owners = identity.shared_device_sessions(rng["extra"], sessions, contacts, window)
     sessions, kept = identity.merge_sessions(
@@ -150,6 +155,9 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
         "merged_contacts": int((contacts.merged_into >= 0).sum()),
         "orders": len(orders),
         "buyers": int(np.unique(orders.person).size),
+        "repeat_buyers": _repeat_buyers(orders),
+        "email_click_sessions": int((sessions.email_message >= 0).sum()),
+        "email_click_orders": int((sessions.has_order() & (sessions.email_message >= 0)).sum()),
         "email_messages": int(all_msgs.send.size),
         "email_events": int(events.t.size),
         "erasure_requests": int(erasures.at.size),
@@ -179,6 +187,13 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
         "rng_insert": rng["insert"],
         "stats": stats,
     }
+
+
+def _repeat_buyers(orders: crm.Orders) -> int:
+    """People with non-cancelled orders on two days or more."""
+    placed = orders.final_status != cat.ORDER_STATUSES.index("cancelled")
+    days = np.unique(np.c_[orders.person[placed], orders.ordered_at[placed] // cat.DAY_MS], axis=0)
+    return int((np.bincount(days[:, 0]) >= 2).sum()) if days.size else 0
 
 
 def _transactional(

@@ -10,6 +10,7 @@ import numpy as np
 from orchestration.sample_data import catalogs as cat
 from orchestration.sample_data import contacts as ct
 from orchestration.sample_data import journeys as jr
+from orchestration.sample_data import mail
 from orchestration.sample_data.people import People
 from orchestration.sample_data.rand import pick_weighted
 from orchestration.sample_data.text import at
@@ -57,33 +58,102 @@ def _seglen(rng: np.random.Generator, n: int, buys: np.ndarray, login: bool) -> 
     return seglen
 
 
+def web_identifications(
+    s: jr.Sessions, contacts: ct.Contacts
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where people identified on the web: (device, session start, contact that survives every
+    merge), sorted by (contact, start). Sign-ups and logins name a contact by its userId,
+    newsletter forms by its email (the main contact's)."""
+    pi = np.maximum(s.ident_person, 0)
+    named = np.where(s.ident_slot == 1, contacts.web_dup_of_person[pi], contacts.main_of_person[pi])
+    named = np.where(s.has_identify() & (s.ident_person >= 0), named, -1)
+    news = np.where(s.seglen[:, jr.SEG_NEWSLETTER] > 0, contacts.main_of_person[s.person], -1)
+    rows = np.r_[np.flatnonzero(named >= 0), np.flatnonzero(news >= 0)]
+    contact = np.r_[named[named >= 0], news[news >= 0]]
+    key = contacts.survivor(contact)
+    start = s.start[rows]
+    order = np.lexsort((start, key))
+    return s.device[rows][order], start[order], key[order]
+
+
+def _last_before(
+    group: np.ndarray, t: np.ndarray, q_group: np.ndarray, q_t: np.ndarray
+) -> np.ndarray:
+    """Index of the last row of `q_group` with a time before `q_t` (-1 if none); rows are
+    sorted by (group, t)."""
+    if group.size == 0 or q_group.size == 0:
+        return np.full(q_group.size, -1, dtype=np.int64)
+    pos = jr._searchsorted2(group, t, q_group, q_t) - 1
+    hit = (pos >= 0) & (group[np.maximum(pos, 0)] == q_group)
+    return np.where(hit, pos, -1)
+
+
 def email_click_sessions(
     rng: np.random.Generator,
     click_message: np.ndarray,
     click_time: np.ndarray,
-    message_person: np.ndarray,
-    message_template: np.ndarray,
+    msgs: mail.Messages,
+    tpl: mail.Templates,
+    base: jr.Sessions,
+    contacts: ct.Contacts,
     people: People,
+    gone_at: np.ndarray,
     n_static_traffic: int,
 ) -> jr.Sessions:
-    """Sessions opened by email clicks (most clicks land on the site)."""
-    keep = rng.random(click_message.size) < 0.8
-    msg, t = click_message[keep], click_time[keep]
-    person = message_person[msg]
-    n = msg.size
-    dev_rank = np.where(
-        rng.random(n) < 0.7, 0, (rng.random(n) * people.n_devices[person]).astype(np.int64)
-    )
-    device = people.device_start[person] + dev_rank
-    buys = rng.random(n) < np.minimum(people.intent[person] * 1.3, 0.5)
+    """Sessions opened by marketing-email clicks (most clicks land on the site): a minute or
+    so after the click, landing on the link's page with its UTM parameters, on a device where
+    the recipient has identified before (the one they used last, sometimes their first), so
+    that the visit can be told to be theirs. A click opens no visit when the recipient never
+    identified on a device whose clock is right to a few minutes."""
+    n = click_message.size
+    lands = rng.random(n) < 0.85
+    delay = 3_000 + np.minimum(rng.exponential(40_000, n), 240_000).astype(np.int64)
+    latest_first = rng.random(n) < 0.75
+    u_buy = rng.random(n)
+    msg, t = click_message, click_time
+    person = msgs.person[msg]
+    start = t + delay
+
+    device, since, key = web_identifications(base, contacts)
+    target = contacts.survivor(msgs.contact[msg])
+    last = _last_before(key, since, target, t)
+    has = last >= 0
+    first = np.searchsorted(key, target, side="left") if key.size else last
+    last_dev = at(device, last, 0)
+    first_dev = at(device, np.where(has, first, -1), 0)
+    skew = people.device_skew
+
+    def clock_ok(dev: np.ndarray) -> np.ndarray:
+        shown = delay + skew[dev]  # the session's first timestamp minus the click's
+        return (shown >= 1_000) & (shown <= 15 * cat.MINUTE_MS)
+
+    pick = np.where(latest_first, last_dev, first_dev)
+    other = np.where(latest_first, first_dev, last_dev)
+    pick = np.where(clock_ok(pick), pick, other)
+    keep = np.flatnonzero(lands & has & clock_ok(pick))
+
+    # Campaigns sell: promotions more than newsletters, and to those who meant to buy. Not
+    # again within two days of an order, and seldom once they have left.
+    ordered = np.flatnonzero(base.has_order())
+    o_order = np.lexsort((base.start[ordered], base.person[ordered]))
+    ordered = ordered[o_order]
+    prev = _last_before(base.person[ordered], base.start[ordered], person, start)
+    prev_t = at(base.start[ordered], prev, -(10**15))
+    promo = np.r_[tpl.promo, np.zeros(len(tpl.slug) - tpl.n_campaigns, dtype=bool)]
+    p_buy = np.minimum(0.03 + 0.03 * promo[msgs.template[msg]] + 1.5 * people.intent[person], 0.5)
+    p_buy = np.where(gone_at[person] < t, 0.3 * p_buy, p_buy)
+    buys = (u_buy < p_buy) & (prev_t < start - 2 * cat.DAY_MS)
+
+    msg, person, start, pick, buys = msg[keep], person[keep], start[keep], pick[keep], buys[keep]
+    k = keep.size
     return _new_sessions(
-        uid=EMAIL_UID_BASE + np.arange(n, dtype=np.int64),
+        uid=EMAIL_UID_BASE + np.arange(k, dtype=np.int64),
         person=person,
-        device=device,
-        start=t + rng.integers(2_000, 15_000, n),
-        traffic=n_static_traffic + message_template[msg],
-        seglen=_seglen(rng, n, buys, login=False),
-        ident_person=np.full(n, jr.NO_ONE, dtype=np.int64),
+        device=pick,
+        start=start,
+        traffic=n_static_traffic + msgs.template[msg],
+        seglen=_seglen(rng, k, buys, login=False),
+        ident_person=np.full(k, jr.NO_ONE, dtype=np.int64),
         email_message=msg,
     )
 

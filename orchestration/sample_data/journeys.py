@@ -47,6 +47,7 @@ _GAP_MAX = np.array([600, 3, 2, 300, 400, 500, 300, 200, 400, 600, 300, 400], dt
 
 SESSION_MARGIN_MS = 35 * cat.MINUTE_MS  # sessions of one person are at least this far apart
 NO_ONE = -1
+NEVER = np.iinfo(np.int64).max // 4  # the same as contacts.NEVER
 
 
 @dataclass
@@ -190,22 +191,81 @@ def _draw_traffic(rng: np.random.Generator, first: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_base_sessions(rng: np.random.Generator, people: People, window_ms: int) -> Sessions:
+def _visit_times(
+    rng: np.random.Generator, people: People, window_ms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's visits: (person, time), sorted by person then time. The visit rate fades
+    after discovery: rate x exp(-days since discovery / interest_days)."""
     p = people
-    remaining_days = (window_ms - p.discovered) / cat.DAY_MS
-    n_sess = 1 + np.minimum(rng.poisson(p.visit_rate * remaining_days), 150)
+    remaining = (window_ms - p.discovered) / cat.DAY_MS
+    tau = p.interest_days
+    span = -tau * np.expm1(-remaining / tau)  # integral of the fading rate, in days
+    n_sess = 1 + np.minimum(rng.poisson(p.visit_rate * span), 150)
     person = np.repeat(np.arange(p.n), n_sess)
     total = person.size
     first_idx = np.cumsum(n_sess) - n_sess
-    rank_raw = np.arange(total) - np.repeat(first_idx, n_sess)
+    rank = np.arange(total) - np.repeat(first_idx, n_sess)
     disc = p.discovered[person]
-    disc_day = disc // cat.DAY_MS
-    day_off = (rng.random(total) * remaining_days[person]).astype(np.int64)
-    t = (disc_day + day_off) * cat.DAY_MS + time_of_day(rng, total)
-    t = np.where(rank_raw == 0, disc, np.maximum(t, disc + 1))
+    tau_s = tau[person]
+    # inverse of the fading rate's cumulative distribution over the remaining days
+    u = rng.random(total) * -np.expm1(-remaining[person] / tau_s)
+    day_off = (-tau_s * np.log1p(-u)).astype(np.int64)
+    t = (disc // cat.DAY_MS + day_off) * cat.DAY_MS + time_of_day(rng, total)
+    t = np.where(rank == 0, disc, np.maximum(t, disc + 1))
     order = np.lexsort((t, person))
-    t = t[order]
-    rank = rank_raw  # already grouped by person, so positions give ranks after sorting
+    return person, t[order]
+
+
+def _after_orders(
+    person: np.ndarray,
+    t: np.ndarray,
+    buys: np.ndarray,
+    quiet: np.ndarray,
+    leaves: np.ndarray,
+    n_people: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which visits happen, given what the person's orders do: nobody shops again within the
+    `quiet` ms after an order, and after an order that `leaves`, the person does not come
+    back. Rows are sorted by (person, time). Returns the mask of visits kept and, per person,
+    when they left (NEVER if they did not)."""
+    n_sess = np.bincount(person, minlength=n_people)
+    first_idx = np.cumsum(n_sess) - n_sess
+    kept = np.zeros(t.size, dtype=bool)
+    until = np.full(n_people, np.iinfo(np.int64).min, dtype=np.int64)
+    gone_at = np.full(n_people, NEVER, dtype=np.int64)
+    who = np.flatnonzero(n_sess > 0)
+    for r in range(int(n_sess.max(initial=0))):
+        who = who[n_sess[who] > r]
+        i = first_idx[who] + r
+        ok = (gone_at[who] == NEVER) & (t[i] >= until[who])
+        kept[i] = ok
+        b = ok & buys[i]
+        until[who[b]] = t[i[b]] + quiet[i[b]]
+        left = b & leaves[i]
+        gone_at[who[left]] = t[i[left]]
+    return kept, gone_at
+
+
+def build_base_sessions(
+    rng: np.random.Generator, people: People, window_ms: int
+) -> tuple[Sessions, np.ndarray]:
+    """The visits people make on their own (not opened by an email). Returns the sessions
+    and, per person, when they stopped coming back after an order (NEVER if they did not)."""
+    p = people
+    person, t = _visit_times(rng, p, window_ms)
+    first = np.r_[True, person[1:] != person[:-1]]
+    buys = rng.random(person.size) < p.intent[person] * np.where(first, 0.5, 1.0)
+    # After an order: days without a visit (median 3.5, 10 % under 1.5), sometimes gone for good.
+    quiet = (
+        cat.DAY_MS // 2 + np.exp(rng.normal(np.log(3.0), 0.9, person.size)) * cat.DAY_MS
+    ).astype(np.int64)
+    leaves = rng.random(person.size) < p.churn[person]
+    kept, gone_at = _after_orders(person, t, buys, quiet, leaves, p.n)
+    person, t, buys = person[kept], t[kept], buys[kept]
+    total = person.size
+    n_sess = np.bincount(person, minlength=p.n)
+    first_idx = np.cumsum(n_sess) - n_sess
+    rank = np.arange(total) - np.repeat(first_idx, n_sess)
 
     # Device: the first visit on the main device, later ones mostly there too.
     dev_rank = np.minimum(
@@ -221,7 +281,6 @@ def build_base_sessions(rng: np.random.Generator, people: People, window_ms: int
         1,
         1 + np.minimum(rng.geometric(0.22, total), 24),
     )
-    buys = rng.random(total) < p.intent[person] * np.where(rank == 0, 0.5, 1.0)
     depth = np.where(
         rng.random(total) < 0.07, pick_weighted(rng.random(total), [0.45, 0.3, 0.25]) + 1, 0
     )
@@ -287,7 +346,7 @@ def build_base_sessions(rng: np.random.Generator, people: People, window_ms: int
     )
     sessions.duration = durations(sessions)
     sessions.start = _space_out(sessions.person, sessions.start, sessions.duration)
-    return sessions.select(np.flatnonzero(sessions.start < window_ms))
+    return sessions.select(np.flatnonzero(sessions.start < window_ms)), gone_at
 
 
 def _space_out(person: np.ndarray, start: np.ndarray, duration: np.ndarray) -> np.ndarray:

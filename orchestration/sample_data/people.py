@@ -19,6 +19,14 @@ HOUR_WEIGHTS = np.array(
 )  # fmt: skip
 
 
+VISIT_RATE = 0.1  # median sessions per day at discovery
+INTEREST_DAYS = 60.0  # median time constant of the fading visit rate
+HIGH_INTENT_SHARE = 0.13  # shoppers: people who mean to buy
+HIGH_INTENT = (0.08, 0.22)  # their chance of an order per visit
+SHOPPER_LOYALTY = 2.5  # shoppers visit this much more often, and keep visiting this much longer
+CHURN_BETA = (2.25, 2.75)  # chance of never coming back after an order: Beta(a, b), mean 0.45
+
+
 def time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
     """Milliseconds into a day, following HOUR_WEIGHTS."""
     hour = pick_weighted(rng.random(n), HOUR_WEIGHTS)
@@ -35,8 +43,11 @@ class People:
     email: pa.Array  # canonical lower-case email
     work_email: pa.Array  # a second address (used by duplicate CRM contacts)
     phone: pa.Array
-    visit_rate: np.ndarray  # sessions per day after discovery
+    visit_rate: np.ndarray  # sessions per day at discovery
+    interest_days: np.ndarray  # how fast the visits fade: rate x exp(-days since discovery / it)
     intent: np.ndarray  # probability that a session ends with an order
+    churn: np.ndarray  # probability that a person never comes back after an order
+    mail_affinity: np.ndarray  # probability of opening a marketing mail (while still coming)
     will_sign_up: np.ndarray
     will_subscribe: np.ndarray  # newsletter form
     account_checkout: np.ndarray  # checks out with an account (else as a guest)
@@ -85,9 +96,9 @@ def build_people(rng: np.random.Generator, n: int, window_ms: int) -> People:
     day = np.minimum((rng.random(n) ** 1.15 * days).astype(np.int64), days - 1)
     discovered = day * cat.DAY_MS + time_of_day(rng, n)
 
-    visit_rate = np.exp(rng.normal(np.log(0.07), 0.9, n))
-    high = rng.random(n) < 0.10
-    intent = np.where(high, rng.uniform(0.06, 0.18, n), rng.uniform(0.0, 0.008, n))
+    visit_rate = np.exp(rng.normal(np.log(VISIT_RATE), 0.9, n))
+    high = rng.random(n) < HIGH_INTENT_SHARE
+    intent = np.where(high, rng.uniform(*HIGH_INTENT, n), rng.uniform(0.0, 0.008, n))
     will_sign_up = rng.random(n) < np.where(high, 0.45, 0.12)
     will_subscribe = rng.random(n) < 0.10
     account_checkout = rng.random(n) < 0.82
@@ -125,6 +136,16 @@ def build_people(rng: np.random.Generator, n: int, window_ms: int) -> People:
         ),
     )
     anonymous_id = uuid4((np.arange(n_dev_total),), salt=Salt.ANON_ID)
+    # Visits fade after discovery: most people drift away within weeks, some stay for
+    # months; shoppers (high intent) come more often and stay longer.
+    interest_days = np.exp(rng.normal(np.log(INTEREST_DAYS), 1.0, n)) * np.where(
+        high, SHOPPER_LOYALTY, 1.0
+    )
+    visit_rate = visit_rate * np.where(high, SHOPPER_LOYALTY, 1.0)
+    churn = rng.beta(*CHURN_BETA, n)
+    # Readers open about one marketing mail in three, the others hardly ever.
+    reader = rng.random(n) < 0.5
+    mail_affinity = np.where(reader, rng.uniform(0.2, 0.5, n), rng.uniform(0.0, 0.08, n))
     return People(
         n=n,
         discovered=discovered,
@@ -135,7 +156,10 @@ def build_people(rng: np.random.Generator, n: int, window_ms: int) -> People:
         work_email=work,
         phone=phone,
         visit_rate=visit_rate,
+        interest_days=interest_days,
         intent=intent,
+        churn=churn,
+        mail_affinity=mail_affinity,
         will_sign_up=will_sign_up,
         will_subscribe=will_subscribe,
         account_checkout=account_checkout,
