@@ -44,7 +44,7 @@ def _label(step_key: str) -> str:
         "journey_dbt_models": "dbt: models and tests",
         "journey_dbt_measurement_marts": "dbt: attribution, CLV and the marts built on them",
         "measurement__markov_removal_effects": "Markov attribution (Python)",
-        "measurement__clv_model": "CLV models (Python)",
+        "clv_model": "CLV models (Python)",
     }
     return names.get(step_key, step_key.replace("__", "."))
 

@@ -24,6 +24,12 @@ sessions_stitched as (
 
 ),
 
+sessions as (
+
+    select * from {{ ref('int_sessions') }}
+
+),
+
 web_event_matches as (
 
     select
@@ -70,11 +76,20 @@ touchpoint_matches as (
 first_purchase as (
 
     select
-        customer_id,
-        min(qualified_at) as purchased_at
+        touchpoint_matches.customer_id,
+        min(touchpoint_matches.qualified_at) as purchased_at,
+        arg_min(
+            touchpoints.source_record_id,
+            {
+                'qualified_at': touchpoint_matches.qualified_at,
+                'touchpoint_id': touchpoint_matches.touchpoint_id
+            }
+        ) as first_order_id
     from touchpoint_matches
-    where stage = 'purchase'
-    group by customer_id
+    inner join touchpoints
+        on touchpoint_matches.touchpoint_id = touchpoints.touchpoint_id
+    where touchpoint_matches.stage = 'purchase'
+    group by touchpoint_matches.customer_id
 
 ),
 
@@ -92,6 +107,12 @@ after_purchase_matches as (
         on
             touchpoints.customer_id = first_purchase.customer_id
             and touchpoints.occurred_at > first_purchase.purchased_at
+    -- The session in which the first order was placed is the purchase itself, even when the
+    -- device's clock, running ahead, puts its start after the order's time.
+    left join sessions
+        on
+            touchpoints.touchpoint_id = sessions.session_id
+            and list_contains(sessions.order_ids, first_purchase.first_order_id)
     inner join stage_rules
         on
             stage_rules.rule_type = 'touchpoint_after_purchase'
@@ -101,6 +122,7 @@ after_purchase_matches as (
                 stage_rules.match_value is null or stage_rules.match_value <> 'marketing'
                 or touchpoints.is_marketing_email
             )
+    where sessions.session_id is null
 
 ),
 
