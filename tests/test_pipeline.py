@@ -12,7 +12,7 @@ import duckdb
 from orchestration.ingestion.specs import ENTITY_SPECS
 from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable
 from orchestration.runner import run_pipeline
-from tests.support import PIPELINE_START, snapshot
+from tests.support import PIPELINE_DAYS, PIPELINE_START, snapshot
 
 
 def test_the_run_succeeds_with_every_asset_check_passing(pipeline):
@@ -258,3 +258,19 @@ def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_p
             "select sum(sessions), sum(orders) from marts.kpi_daily"
         ).fetchone()
     assert totals == {"sessions": sessions, "orders": orders}
+
+
+def test_a_spend_row_dated_decades_ahead_is_rejected_and_kpi_daily_stops_at_the_last_real_day(
+    pipeline,
+):
+    """The generator plants a spend row dated 2099-01-01: kept, it would stretch kpi_daily
+    (and the CLV models' last day of data) to 2099."""
+    last_landing_day = PIPELINE_START + dt.timedelta(days=PIPELINE_DAYS - 1)
+    with pipeline.connect() as con:
+        [reason] = con.execute(
+            "select reason from raw.rejected_records "
+            "where source = 'ads' and raw_record like '%2099-01-01%'"
+        ).fetchone()
+        last_kpi_day = con.execute("select max(date) from marts.kpi_daily").fetchone()[0]
+    assert "2099-01-01 is more than 48 hours after its file's day" in reason
+    assert last_kpi_day <= last_landing_day + dt.timedelta(days=2)

@@ -66,6 +66,7 @@ BAD_INPUT_RULES = {
     "a survey score outside its scale": {"score_out_of_scale"},
     "a marketing_opt_in other than true or false": {"bad_marketing_opt_in"},
     "a timestamp more than 48 hours after its dt": {"timestamp_too_late"},
+    "a date more than 48 hours after its dt": {"date_far_ahead"},
 }  # fmt: skip
 
 
@@ -212,9 +213,11 @@ def check_csv_row(entity: str, header: list[str], row: list[str], day: dt.date) 
             parse_ts(rec[field], day)
     if entity == "spend":
         try:
-            dt.date.fromisoformat(rec["date"])
+            spend_date = dt.date.fromisoformat(rec["date"])
         except ValueError:
             raise Bad("bad_date") from None
+        if spend_date > day + dt.timedelta(days=2):  # 00:00 of the date, 48 h after dt's
+            raise Bad("date_far_ahead")
     if entity == "surveys":
         try:
             score = int(rec["score"])

@@ -88,6 +88,7 @@ KINDS: dict[tuple[str, str], tuple[str, ...]] = {
         "negative_count",
         "bad_date",
         "bad_number",
+        "date_far_ahead",
     ),
     ("privacy", "erasure_requests"): ("missing_request_id", "bad_timestamp", "timestamp_too_late"),
 }
@@ -325,6 +326,10 @@ def bad_csv_line(entity: str, kind: str, header: list[str], day: dt.date, i: int
         row["updated_at" if "updated_at" in row else "requested_at"] = _iso(start + TOO_LATE)
     elif kind == "bad_date":
         row["date"] = BAD_DATES[i % len(BAD_DATES)]
+    elif kind == "date_far_ahead":
+        # A spend row dated decades ahead (a typo or a placeholder of another tool): kept, it
+        # would stretch every daily table to that year.
+        row["date"] = "2099-01-01"
     elif kind == "bad_number":
         field = {"orders": "total", "surveys": "score", "spend": "spend"}[entity]
         row[field] = BAD_NUMBERS[i % len(BAD_NUMBERS)]
