@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from orchestration.runlock import WarehouseBusy, warehouse_lock
-from orchestration.settings import FULL_REFRESH_ENV, Settings, SettingsError
+from orchestration.settings import Settings, SettingsError
 
 SAMPLE_CUSTOMERS = 2000
 SAMPLE_DAYS = 30
@@ -182,8 +182,6 @@ def _run(
             f"{days[0]} to {days[-1]}"
         )
     settings.export()
-    if args.full_refresh:
-        os.environ[FULL_REFRESH_ENV] = "1"
     _prepare_dagster_home(settings)
     log_path = _log_path(settings, "run")
     print(f"landing:   {settings.landing_dir}")
@@ -196,7 +194,14 @@ def _run(
 
     from orchestration.runner import run_pipeline, summarise
 
-    outcome = run_pipeline(settings, first, last, log_path=log_path, verbose=args.verbose)
+    outcome = run_pipeline(
+        settings,
+        first,
+        last,
+        log_path=log_path,
+        verbose=args.verbose,
+        full_refresh=args.full_refresh,
+    )
     print(summarise(settings, outcome, time.monotonic() - started, log_path))
     if not outcome.success:
         raise RunFailed(f"the run failed: {outcome.failure} (full log: {log_path})")

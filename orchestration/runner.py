@@ -16,6 +16,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from orchestration.defs.dbt import full_refresh_run_config
 from orchestration.defs.schedules import DAILY_JOB_NAME, PUBLISH_JOB_NAME
 from orchestration.health.summary import run_health_lines
 from orchestration.settings import Settings
@@ -64,8 +65,10 @@ def run_pipeline(
     instance: dg.DagsterInstance | None = None,
     log_path: Path | None = None,
     verbose: bool = False,
+    full_refresh: bool = False,
 ) -> RunOutcome:
-    """Materialise the whole asset graph for the partitions first..last as one run.
+    """Materialise the whole asset graph for the partitions first..last as one run
+    (`full_refresh`: the dbt groups rebuild their incremental models from all of raw).
 
     With `log_path`, the run's whole log (Dagster's events and dbt's output) goes to that
     file and the terminal shows one line per step (all of it with `verbose`); without it,
@@ -89,7 +92,7 @@ def run_pipeline(
                 ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
                 PID_TAG: str(os.getpid()),
             },
-            run_config={"loggers": loggers},
+            run_config={"loggers": loggers, **(full_refresh_run_config() if full_refresh else {})},
             raise_on_error=False,
         )
     return _outcome(result)

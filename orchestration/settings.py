@@ -11,8 +11,6 @@ from orchestration.project import REPO_ROOT
 
 DEFAULT_LANDING_DIR = REPO_ROOT / "landing"
 DEFAULT_WAREHOUSE_DIR = REPO_ROOT / "warehouse"
-# Set by `journey run --full-refresh`: the incremental dbt models rebuild from all of raw.
-FULL_REFRESH_ENV = "JOURNEY_DBT_FULL_REFRESH"
 
 
 class SettingsError(ValueError):

@@ -15,7 +15,6 @@ Three groups of dbt assets:
 """
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,7 +29,6 @@ from dagster_dbt import (
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.project import dbt_project
-from orchestration.settings import FULL_REFRESH_ENV
 
 # The incremental models with all their ancestors, so no other group feeds this one.
 INCREMENTAL_SELECTION = "+config.materialized:incremental"
@@ -49,6 +47,14 @@ def downstream_of_python_models() -> str:
         for source in manifest["sources"].values()
         if source["schema"] == PYTHON_MODEL_SCHEMA
     )
+
+
+class DbtBuildConfig(dg.Config):
+    """Run options of a dbt group (run config, or the UI's launchpad)."""
+
+    full_refresh: bool = False
+    """Rebuild the incremental models from all of raw (after changing their SQL or columns,
+    or the var session_timeout_minutes): `journey run --full-refresh`."""
 
 
 class JourneyTranslator(DagsterDbtTranslator):
@@ -90,6 +96,7 @@ def _dbt_build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: Warehouse,
+    config: DbtBuildConfig,
     dbt_vars: dict[str, str] | None = None,
     only_buildable_tests: bool = False,
 ) -> Iterator:
@@ -102,7 +109,7 @@ def _dbt_build(
     if only_buildable_tests and context.selected_asset_keys == context.assets_def.keys:
         # A test that also reads a model of a later group (a seed's golden cases) runs there.
         args += ["--indirect-selection", "buildable"]
-    if os.environ.get(FULL_REFRESH_ENV):
+    if config.full_refresh:
         args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -126,7 +133,10 @@ def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         pool=WAREHOUSE_POOL,
     )
     def journey_dbt_incremental(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        config: DbtBuildConfig,
     ):
         """Incremental models: the run's landing days (and any changed day) re-parsed, and the
         sessions of the devices whose messages changed recomputed."""
@@ -135,7 +145,7 @@ def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
             "window_start": window.start.date().isoformat(),
             "window_end": window.end.date().isoformat(),
         }
-        yield from _dbt_build(context, dbt, warehouse, dbt_vars, only_buildable_tests=True)
+        yield from _dbt_build(context, dbt, warehouse, config, dbt_vars, only_buildable_tests=True)
 
     after_python = downstream_of_python_models()
 
@@ -148,10 +158,13 @@ def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         pool=WAREHOUSE_POOL,
     )
     def journey_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        config: DbtBuildConfig,
     ):
         """`dbt build` of the selected models: seeds, models and their tests, in DAG order."""
-        yield from _dbt_build(context, dbt, warehouse)
+        yield from _dbt_build(context, dbt, warehouse, config)
 
     @dbt_assets(
         manifest=dbt_project.manifest_path,
@@ -162,9 +175,20 @@ def build_dbt_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsD
         pool=WAREHOUSE_POOL,
     )
     def journey_dbt_measurement_marts(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: Warehouse,
+        config: DbtBuildConfig,
     ):
         """The marts built on the Python models' tables (attribution, CLV), and their tests."""
-        yield from _dbt_build(context, dbt, warehouse)
+        yield from _dbt_build(context, dbt, warehouse, config)
 
     return [journey_dbt_incremental, journey_dbt_models, journey_dbt_measurement_marts]
+
+
+DBT_OPS = ("journey_dbt_incremental", "journey_dbt_models", "journey_dbt_measurement_marts")
+
+
+def full_refresh_run_config() -> dict:
+    """The run config that makes every dbt group rebuild from scratch."""
+    return {"ops": {op: {"config": {"full_refresh": True}} for op in DBT_OPS}}
