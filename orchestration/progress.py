@@ -25,7 +25,7 @@ PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 @dataclass
 class StepProgress:
     started: float
-    materialized: int = 0
+    materialized: set[str] = field(default_factory=set)
     records_loaded: int = 0
     records_rejected: int = 0
     checks_passed: int = 0
@@ -73,7 +73,7 @@ class ProgressHandler(logging.Handler):
             return
         progress = self.steps.setdefault(step, StepProgress(started=time.monotonic()))
         if kind == "ASSET_MATERIALIZATION":
-            progress.materialized += 1
+            progress.materialized.add(event.asset_key.to_user_string())
             # A raw asset reports the totals of its whole window on each partition's
             # materialisation: take them once.
             metadata = event.event_specific_data.materialization.metadata
@@ -101,7 +101,7 @@ class ProgressHandler(logging.Handler):
                 f"{progress.records_rejected:,} rejected"
             )
         elif progress.materialized:
-            parts.append(f"{progress.materialized} asset(s)")
+            parts.append(f"{len(progress.materialized)} asset(s)")
         checks = progress.checks_passed + progress.checks_warned + progress.checks_failed
         if checks:
             parts.append(
