@@ -51,8 +51,8 @@ class Size:
 SIZES = {
     size.name: size
     for size in (
-        # The README's first command (`journey run` on 2 000 people x 30 days).
-        Size("R", 2_000, 30),
+        # The README's first command (`journey run` on 5 000 people x 180 days).
+        Size("R", 5_000, 180),
         Size("S", 5_000, 90),
         Size("M", 20_000, 180),
         Size("L", 200_000, 365),

@@ -19,8 +19,8 @@ from pathlib import Path
 from orchestration.runlock import WarehouseBusy, warehouse_lock
 from orchestration.settings import Settings, SettingsError
 
-SAMPLE_CUSTOMERS = 2000
-SAMPLE_DAYS = 30
+SAMPLE_CUSTOMERS = 5000
+SAMPLE_DAYS = 180
 SAMPLE_START = dt.date(2026, 1, 1)
 SAMPLE_SEED = 42
 # The development copy that plain `dbt build` writes to (profiles.yml, target dev).
