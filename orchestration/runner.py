@@ -11,9 +11,11 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    REPOSITORY_LABEL_TAG,
 )
 
 from orchestration.defs.dbt import full_refresh_run_config
@@ -24,6 +26,11 @@ from orchestration.settings import Settings
 # The process id of the `journey run` that executes a run, so a later one can tell a
 # run whose process died from one still in progress.
 PID_TAG = "journey/pid"
+# The code location `journey ui` loads (`-m orchestration.definitions`): runs tagged with
+# its repository's label are listed under its jobs (Overview, Jobs), not only under Runs.
+CODE_LOCATION_TAGS = {
+    REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@orchestration.definitions"
+}
 
 HEADLINE_KPIS = (
     ("sessions", "sum(sessions)", "{:,.0f}"),
@@ -91,6 +98,7 @@ def run_pipeline(
                 ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
                 PID_TAG: str(os.getpid()),
+                **CODE_LOCATION_TAGS,
             },
             run_config={"loggers": loggers, **(full_refresh_run_config() if full_refresh else {})},
             raise_on_error=False,
@@ -168,7 +176,7 @@ def publish_only(
     with output:
         result = job.execute_in_process(
             instance=instance,
-            tags={PID_TAG: str(os.getpid())},
+            tags={PID_TAG: str(os.getpid()), **CODE_LOCATION_TAGS},
             run_config={"loggers": loggers},
             raise_on_error=False,
         )
@@ -254,17 +262,23 @@ def summarise(
 
 
 def _load_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Files and records per source, and what under the landing folder was not read:
+    `skipped` (outside the layout: a `dt=` name that is no date, a subfolder, a hidden or
+    marker file, an unknown folder) or `refused` (a link leading out of the landing folder).
+    Those have no records; `files` counts the files read."""
     try:
         rows = con.execute(
             """
             select
                 source,
-                count(*) as files,
+                count(*) filter (where file_status not in ('skipped', 'refused')) as files,
                 sum(records_read),
                 sum(records_loaded),
                 sum(records_rejected),
                 count(*) filter (where file_status = 'rejected'),
-                count(*) filter (where file_status = 'duplicate')
+                count(*) filter (where file_status = 'duplicate'),
+                count(*) filter (where file_status = 'skipped'),
+                count(*) filter (where file_status = 'refused')
             from raw.loaded_files
             group by source
             order by source
@@ -272,13 +286,22 @@ def _load_summary(con: duckdb.DuckDBPyConnection) -> list[str]:
         ).fetchall()
     except duckdb.CatalogException:
         return []
+    width = max([9, *(len(row[0]) for row in rows)])
     lines = [
-        "source     files   records read   loaded   rejected   files rejected / duplicate",
+        f"{'source':<{width}} files   records read   loaded   rejected   "
+        "files rejected / duplicate / skipped / refused",
     ]
-    for source, files, read, loaded, rejected, bad_files, duplicates in rows:
+    for source, files, read, loaded, rejected, bad_files, duplicates, skipped, refused in rows:
         lines.append(
-            f"{source:<9} {files:>6} {read:>14,} {loaded:>8,} {rejected:>10,}   "
-            f"{bad_files} / {duplicates}"
+            f"{source:<{width}} {files:>5} {read:>14,} {loaded:>8,} {rejected:>10,}   "
+            f"{bad_files} / {duplicates} / {skipped} / {refused}"
+        )
+    skipped = sum(row[7] for row in rows)
+    refused = sum(row[8] for row in rows)
+    if skipped or refused:
+        lines.append(
+            f"landing entries not read: {skipped} skipped, {refused} refused "
+            "(reasons: raw.loaded_files.file_error)"
         )
     lines.append("rejected records with their reasons: raw.rejected_records")
     return lines
