@@ -1,6 +1,9 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_clv_parameters'}}}) }}
 -- fct_clv_parameters holds each model's own parameters, all of them, and either both
--- models or neither; fct_customer_clv has rows exactly when the parameters do, and
--- everything shares one model_fitted_at. BG/NBD is fitted on every customer.
+-- models or neither; each model has one log-likelihood, customer count, status and note;
+-- fct_customer_clv has rows exactly when the parameters do, and every CLV mart
+-- (fct_clv_calibration too) shares one model_fitted_at. BG/NBD is fitted on every
+-- customer (when it could be fitted at all).
 with
 
 parameters as (
@@ -12,6 +15,12 @@ parameters as (
 customer_clv as (
 
     select * from {{ ref('fct_customer_clv') }}
+
+),
+
+calibration as (
+
+    select * from {{ ref('fct_clv_calibration') }}
 
 ),
 
@@ -58,7 +67,9 @@ per_model as (
         model,
         count(distinct log_likelihood) as log_likelihoods,
         count(distinct customers_fitted) as customer_counts,
-        max(customers_fitted) as customers_fitted
+        count(distinct fit_status) + count(distinct fit_note) as statuses_and_notes,
+        max(customers_fitted) as customers_fitted,
+        count(value) as values_fitted
     from parameters
     group by model
 
@@ -72,14 +83,17 @@ inconsistent_models as (
         case
             when per_model.log_likelihoods > 1 then 'several log-likelihoods'
             when per_model.customer_counts > 1 then 'several customer counts'
+            when per_model.statuses_and_notes <> 2 then 'not one status and one note'
             else 'bg_nbd not fitted on every customer'
         end as problem
     from per_model
     where
         per_model.log_likelihoods > 1
         or per_model.customer_counts > 1
+        or per_model.statuses_and_notes <> 2
         or (
             per_model.model = 'bg_nbd'
+            and per_model.values_fitted > 0
             and per_model.customers_fitted <> (select count(*) from customer_clv)
         )
 
@@ -90,6 +104,8 @@ fitted_at as (
     select model_fitted_at from parameters
     union
     select model_fitted_at from customer_clv
+    union
+    select model_fitted_at from calibration
 
 ),
 

@@ -1,4 +1,4 @@
-"""The run-health and freshness lines of `journey run`'s summary."""
+"""The run-health, freshness and CLV-fit lines of `journey run`'s summary."""
 
 from __future__ import annotations
 
@@ -26,7 +26,12 @@ def _percent(value: float | None) -> str:
 
 def run_health_lines(con: duckdb.DuckDBPyConnection, run_id: str, landing: Path) -> list[str]:
     """`run health: ...` and `freshness: ...` for the run, from marts.fct_run_health; when
-    the run wrote no rows (it failed earlier), freshness is judged on the landing folder."""
+    the run wrote no rows (it failed earlier), freshness is judged on the landing folder.
+    Then the CLV models' fit (`clv_fit_lines`)."""
+    return _health_lines(con, run_id, landing) + clv_fit_lines(con)
+
+
+def _health_lines(con: duckdb.DuckDBPyConnection, run_id: str, landing: Path) -> list[str]:
     try:
         cursor = con.execute(
             f"select * from {RUN_HEALTH_TABLE} where run_id = ? order by source, entity", [run_id]
@@ -84,3 +89,65 @@ def _landing_freshness_lines(landing: Path) -> list[str]:
         settings = HealthSettings.defaults()
     results: list[EntityFreshness] = assess_freshness(landing, None, settings.max_lag_days)
     return [f"freshness (landing folder, every day): {line}" for line in freshness_summary(results)]
+
+
+CLV_PARAMETERS_TABLE = "marts.fct_clv_parameters"
+CLV_CALIBRATION_TABLE = "marts.fct_clv_calibration"
+CLV_MODEL_LABELS = {"bg_nbd": "BG/NBD", "gamma_gamma": "Gamma-Gamma"}
+
+
+def clv_fit_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """`CLV models: ...`: each model's fit status from marts.fct_clv_parameters, and for an
+    unreliable one the reason (its `fit_note`) and which predictions are left empty; then
+    the calibration check's `all` row. Nothing when the marts do not exist."""
+    try:
+        models = con.execute(
+            f"select model, min(fit_status), min(fit_note) from {CLV_PARAMETERS_TABLE} "
+            "group by model order by model"
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    if not models:
+        return ["CLV models: not fitted (no identified person with an order yet)"]
+    status = {model: (fit_status, note) for model, fit_status, note in models}
+    verdicts = ", ".join(
+        f"{CLV_MODEL_LABELS.get(model, model)} {fit_status}"
+        for model, (fit_status, _) in status.items()
+    )
+    lines = [f"CLV models: {verdicts}"]
+    empty = {
+        "bg_nbd": "probability_alive, expected_purchases_12m",
+        "gamma_gamma": "expected_order_value",
+    }
+    for model, (fit_status, note) in status.items():
+        if fit_status != "ok":
+            lines.append(
+                f"  {CLV_MODEL_LABELS.get(model, model)} unreliable: {note}; "
+                f"{empty.get(model, 'its predictions')} and predicted_clv_12m left empty"
+            )
+    return lines + _clv_calibration_lines(con)
+
+
+def _clv_calibration_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    try:
+        row = con.execute(
+            f"select customers, mean_predicted_holdout_purchases, mean_actual_holdout_purchases, "
+            f"mean_absolute_error, calibration_days, holdout_days, fit_status, fit_note "
+            f"from {CLV_CALIBRATION_TABLE} where frequency_in_calibration = 'all'"
+        ).fetchone()
+    except duckdb.Error:
+        return []
+    if row is None:
+        return ["  calibration: none (history too short to hold a quarter out; see the run log)"]
+    customers, predicted, actual, error, calibration_days, holdout_days, fit_status, note = row
+    if fit_status != "ok" or predicted is None:
+        return [
+            f"  calibration: BG/NBD on the first {calibration_days} days is unreliable: {note}; "
+            f"no predictions to compare ({customers:,} people made {actual:.3f} purchases each "
+            f"in the {holdout_days} days held out)"
+        ]
+    return [
+        f"  calibration: fitted on {calibration_days} days, the next {holdout_days} held out: "
+        f"{customers:,} people predicted {predicted:.3f} purchases each, made {actual:.3f} "
+        f"(mean absolute error {error:.3f})"
+    ]
