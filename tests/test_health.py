@@ -735,8 +735,12 @@ def test_a_content_site_without_logins_or_a_crm_publishes(tmp_path: Path, landin
             f"from {RUN_HEALTH_TABLE} where run_id = ? order by all",
             [result.run_id],
         ).fetchall()
+        summary = "\n".join(run_health_lines(con, result.run_id, Path(warehouse.landing_dir)))
     assert {row[2] for row in statuses if row[0] == "crm"} == {"absent"}
     assert {row[3:] for row in statuses} == {(0.0, 0)}
+    # journey run's summary says so in words, instead of "stitch rate 0.0%".
+    assert "stitch rate not judged (no visitor ever identified)" in summary
+    assert "absent (never delivered, not judged): crm" in summary
 
 
 def test_a_run_that_wrote_no_health_rows_reports_freshness_from_the_landing_folder(con, landing):

@@ -7,10 +7,12 @@ from pathlib import Path
 import duckdb
 
 from orchestration.health.freshness import (
+    ABSENT,
     LATE,
     MISSING,
     MISSING_AND_LATE,
     EntityFreshness,
+    absent_names,
     assess_freshness,
     freshness_summary,
 )
@@ -51,18 +53,26 @@ def _health_lines(con: duckdb.DuckDBPyConnection, run_id: str, landing: Path) ->
         if run["partition_start"]
         else "all days"
     )
+    if run.get("web_identify_events_count") == 0 and not run["stitch_rate"]:
+        stitch = "stitch rate not judged (no visitor ever identified)"
+    else:
+        stitch = (
+            f"stitch rate {_percent(run['stitch_rate'])} of {run['sessions_count'] or 0:,} sessions"
+        )
+    # The dbt tests are counted once, in the summary's `tests:` line.
     lines = [
         f"run health ({window}): {rejected:,} of {read:,} records quarantined "
         f"({_percent(rejected / read if read else None)}), {files_rejected} file(s) rejected",
-        f"  stitch rate {_percent(run['stitch_rate'])} of {run['sessions_count'] or 0:,} "
-        f"sessions, Unassigned {_percent(run['unassigned_session_share'])}, late web events "
-        f"{_percent(run['late_event_share'])} of {run['web_events_count'] or 0:,}; dbt tests "
-        f"{run['dbt_tests_passed'] or 0} passed, {run['dbt_tests_warned'] or 0} warned, "
-        f"{run['dbt_tests_failed'] or 0} failed",
+        f"  {stitch}, Unassigned {_percent(run['unassigned_session_share'])}, late web "
+        f"events {_percent(run['late_event_share'])} of {run['web_events_count'] or 0:,}",
     ]
+    absent = absent_names(
+        (row["source"], row["entity"], row["freshness_status"] == ABSENT) for row in rows
+    )
     flagged = [row for row in rows if row["freshness_status"] in FLAGGED]
+    absent_note = f"; absent (never delivered, not judged): {', '.join(absent)}" if absent else ""
     if not flagged:
-        return [*lines, "freshness: all sources fresh"]
+        return [*lines, f"freshness: all sources fresh{absent_note}"]
     for row in flagged:
         parts = []
         if row["freshness_status"] in (MISSING, MISSING_AND_LATE):
@@ -77,6 +87,8 @@ def _health_lines(con: duckdb.DuckDBPyConnection, run_id: str, landing: Path) ->
                 f"{row['reference_landing_day']} (allowed {row['max_lag_days']})"
             )
         lines.append(f"freshness: {row['source']}/{row['entity']} " + "; ".join(parts))
+    if absent:
+        lines.append(f"freshness: absent (never delivered, not judged): {', '.join(absent)}")
     return lines
 
 
