@@ -39,6 +39,7 @@ from orchestration.health.freshness import (
     dbt_freshness_rules,
 )
 from orchestration.health.metrics import (
+    FILES_READ,
     RunHealthRow,
     build_rows,
     load_counts,
@@ -430,7 +431,8 @@ def _log_freshness(context: dg.AssetExecutionContext, freshness: list[EntityFres
 def _newest_loaded_day(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> dt.date | None:
     try:
         (day,) = con.execute(
-            "select max(dt) from raw.loaded_files where source = ? and entity = ?",
+            "select max(dt) from raw.loaded_files "
+            f"where source = ? and entity = ? and {FILES_READ}",
             [spec.source, spec.entity],
         ).fetchone()
     except duckdb.CatalogException:

@@ -12,6 +12,8 @@ import dagster as dg
 
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.loader import (
+    REFUSED,
+    SKIPPED,
     ensure_raw_schema,
     landing_days,
     load_partitions,
@@ -26,6 +28,8 @@ from orchestration.privacy import (
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 RAW_GROUP = "raw"
+# Entries not read (skipped or refused) that the log names one by one; the rest are counted.
+NOT_READ_LOGGED = 10
 ERASURE_REQUESTS = ("privacy", "erasure_requests")
 
 
@@ -51,6 +55,23 @@ def _erasure_metadata(summary: ErasureSummary) -> dict:
     }
 
 
+def _log_not_read(context: dg.AssetExecutionContext, not_read: dict[str, list[str]]) -> None:
+    """One line for what under the landing folder was not read, then the first entries."""
+    total = sum(len(entries) for entries in not_read.values())
+    if not total:
+        return
+    context.log.warning(
+        f"{total} landing entries not read ({len(not_read[SKIPPED])} skipped, "
+        f"{len(not_read[REFUSED])} refused): see raw.loaded_files where file_status in "
+        "('skipped', 'refused'), reason in file_error"
+    )
+    entries = [(status, entry) for status, items in not_read.items() for entry in items]
+    for status, entry in entries[:NOT_READ_LOGGED]:
+        context.log.warning(f"{status}: {entry}")
+    if total > NOT_READ_LOGGED:
+        context.log.warning(f"... and {total - NOT_READ_LOGGED} more")
+
+
 def build_ingestion_asset(
     spec: EntitySpec,
     partitions_def: dg.PartitionsDefinition,
@@ -74,7 +95,9 @@ def build_ingestion_asset(
         description=(
             f"Landing files of {spec.source}/{spec.entity} ({spec.format}) loaded into "
             f"raw.{spec.table}: one row per valid record with its file, line and load time. "
-            "Malformed records go to raw.rejected_records; raw.loaded_files counts every file. "
+            "Malformed records go to raw.rejected_records; raw.loaded_files counts every file, "
+            "and records what is not read (a dt= name that is not a date, a subfolder, a "
+            "hidden or marker file: skipped; a link leading out of landing: refused). "
             "Loading a day again replaces that day." + erasure_note
         ),
     )
@@ -84,10 +107,14 @@ def build_ingestion_asset(
         days = days_in_window(context.partition_time_window, present)
         totals = {"files": 0, "records_read": 0, "records_loaded": 0, "records_rejected": 0}
         problems: list[str] = []
+        not_read: dict[str, list[str]] = {SKIPPED: [], REFUSED: []}
         context.log.info(f"loading raw.{spec.table}: {len(days)} landing day(s)")
         with warehouse.connect() as con:
             ensure_raw_schema(con)
             for result in load_partitions(con, settings.landing_dir, spec, days):
+                if result.status in not_read:
+                    not_read[result.status].append(f"{result.file}: {result.error}")
+                    continue
                 totals["files"] += 1
                 totals["records_read"] += result.records_read
                 totals["records_loaded"] += result.records_loaded
@@ -117,11 +144,21 @@ def build_ingestion_asset(
             )
         for problem in problems:
             context.log.warning(f"file rejected: {problem}")
+        _log_not_read(context, not_read)
         return dg.MaterializeResult(
             metadata={
                 "days_loaded": len(days),
                 **totals,
                 "files_rejected": dg.MetadataValue.json(problems),
+                "files_skipped": len(not_read[SKIPPED]),
+                "files_refused": len(not_read[REFUSED]),
+                "files_not_read": dg.MetadataValue.json(
+                    [
+                        f"{status}: {entry}"
+                        for status, entries in not_read.items()
+                        for entry in entries
+                    ]
+                ),
                 **_erasure_metadata(erasure),
             }
         )

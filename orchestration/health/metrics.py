@@ -161,12 +161,22 @@ def _reporting_day(column: str) -> str:
     return f"cast(timezone(?, timezone('UTC', {column})) as date)"
 
 
+# The rows of raw.loaded_files for files the loader read (loaded, rejected or duplicate),
+# not the entries it skipped or refused without reading them.
+FILES_READ = "file_status not in ('skipped', 'refused')"
+
+
 def load_counts(
     con: duckdb.DuckDBPyConnection, window: Window | None
 ) -> dict[tuple[str, str], LoadCounts]:
-    """Files and records of `raw.loaded_files` per (source, entity) in the window's days."""
+    """Files and records of `raw.loaded_files` per (source, entity) in the window's days:
+    the files read (loaded, rejected or duplicate), not the entries skipped or refused
+    without reading (a marker file, a folder that is not a date, a link leaving the
+    landing folder)."""
     where, params = (
-        ("where dt between ? and ?", [window.first, window.last]) if window else ("", [])
+        (f"where dt between ? and ? and {FILES_READ}", [window.first, window.last])
+        if window
+        else (f"where {FILES_READ}", [])
     )
     rows = con.execute(
         f"""
@@ -190,7 +200,9 @@ def load_counts(
 
 def loaded_window(con: duckdb.DuckDBPyConnection) -> Window | None:
     """First to last landing day ever loaded: the window of a run without partitions."""
-    first, last = con.execute("select min(dt), max(dt) from raw.loaded_files").fetchone()
+    first, last = con.execute(
+        f"select min(dt), max(dt) from raw.loaded_files where {FILES_READ}"
+    ).fetchone()
     return Window(first, last) if first is not None else None
 
 
@@ -199,7 +211,7 @@ def loaded_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     entities that delivered something once, so none of them is absent."""
     try:
         rows = con.execute(
-            "select distinct source || '_' || entity from raw.loaded_files"
+            f"select distinct source || '_' || entity from raw.loaded_files where {FILES_READ}"
         ).fetchall()
     except duckdb.CatalogException:
         return set()
@@ -215,7 +227,8 @@ def newest_loads(
     `loaded_at_field` (`loaded_at`) in the table."""
     newest_day = dict(
         con.execute(
-            "select source || '_' || entity, max(dt) from raw.loaded_files group by all"
+            "select source || '_' || entity, max(dt) from raw.loaded_files "
+            f"where {FILES_READ} group by all"
         ).fetchall()
     )
     result = {}

@@ -10,6 +10,18 @@ of every file of one or more partitions go through the checks in one SQL pass, a
 each partition costs a fixed handful of statements rather than a handful per file.
 Which file is a duplicate of which is decided in Python first, exactly as loading the
 files one by one in order would decide it.
+
+Nothing under the landing folder vanishes (sources.md, Layout). Whatever is not a data
+file directly inside a `<source>/<entity>/dt=YYYY-MM-DD/` folder gets a row in
+`raw.loaded_files` with `file_status` `skipped` (not part of the layout: a `dt=` name that
+is not a real date, a subfolder, a hidden or marker file, an unknown folder) or `refused`
+(a symbolic link leading out of the landing folder, never followed) and its reason in
+`file_error`, with no records. Inside a `dt=` folder such a row carries that day and is
+replaced with the partition; anywhere else it belongs to no partition (`dt` null) and
+every load rewrites the rows of its scope from the folder as it is now (an entity's
+folder; a source's folder, by the source's first entity; the landing folder's top, by
+the first entity of all). A symbolic link that stays inside the landing folder is
+followed. A file with an unexpected extension is read as before: `rejected` whole.
 """
 
 from __future__ import annotations
@@ -18,6 +30,8 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
+import os
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,7 +58,7 @@ create schema if not exists raw;
 create table if not exists raw.loaded_files (
     source varchar not null,
     entity varchar not null,
-    dt date not null,
+    dt date,
     file varchar not null,
     records_read bigint not null,
     records_loaded bigint not null,
@@ -79,11 +93,17 @@ create table if not exists raw.{table} (
 """
 
 
+# `file_status` of what is not read: outside the layout, or a link leading out of landing.
+SKIPPED = "skipped"
+REFUSED = "refused"
+DT_NAME = re.compile(r"dt=[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 @dataclass(frozen=True)
 class FileResult:
     source: str
     entity: str
-    dt: dt.date
+    dt: dt.date | None
     file: str
     status: str
     records_read: int
@@ -100,22 +120,274 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(RAW_DDL)
     for spec in ENTITY_SPECS:
         con.execute(ENTITY_TABLE_DDL.format(table=spec.table))
+    # Warehouses made before skipped entries were recorded have `dt` not null: what
+    # belongs to no partition (a `dt=latest` folder) needs it null.
+    (nullable,) = con.execute(
+        """
+        select is_nullable from duckdb_columns()
+        where database_name = current_database() and schema_name = 'raw'
+            and table_name = 'loaded_files' and column_name = 'dt'
+        """
+    ).fetchone()
+    if not nullable:
+        con.execute("alter table raw.loaded_files alter column dt drop not null")
 
 
 def partition_dir(landing: Path, spec: EntitySpec, day: dt.date) -> Path:
     return landing / spec.source / spec.entity / f"dt={day.isoformat()}"
 
 
+# -- what is under the landing folder -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stray:
+    """Something under the landing folder that is not read, and why."""
+
+    source: str
+    entity: str
+    day: dt.date | None
+    file: str  # relative to the landing folder; a folder ends with '/'
+    status: str  # SKIPPED or REFUSED
+    reason: str
+
+
+def _real_root(landing: Path) -> Path:
+    return Path(os.path.realpath(landing))
+
+
+def _leads_out(path: Path, root: Path) -> Path | None:
+    """Where `path` really is, if a symbolic link on its way leads out of `root` (real)."""
+    target = Path(os.path.realpath(path))
+    return None if target.is_relative_to(root) else target
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith((".", "_"))
+
+
+def _holding(folder: Path) -> str:
+    """How many files a folder holds (symbolic links not followed)."""
+    count = sum(len(files) for _, _, files in os.walk(folder))
+    return f"its {count} file(s) are not loaded" if count else "it is empty"
+
+
+def _dt_problem(name: str) -> str | None:
+    """Why a `dt=...` name is not a landing day, or None when it is a real YYYY-MM-DD."""
+    value = name.removeprefix("dt=")
+    if DT_NAME.fullmatch(name):
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError as exc:
+            return f"'{name}' is not a real date ({exc})"
+        return None
+    try:
+        # Python also reads other ISO 8601 forms (20260106): a hint, never a landing day.
+        meant = dt.date.fromisoformat(value)
+    except ValueError:
+        return f"'{name}' is not a dt=YYYY-MM-DD date"
+    return f"'{name}' is not written dt=YYYY-MM-DD (did you mean dt={meant.isoformat()}?)"
+
+
+def _refusal(target: Path, note: str = "") -> str:
+    return (
+        f"symbolic link leading out of the landing folder (to {target}): "
+        f"refused, never followed{note}"
+    )
+
+
+def _stray(
+    landing: Path, path: Path, key: tuple[str, str, dt.date | None], why: str, note: str = ""
+) -> Stray:
+    """The row of an entry that is not read. `why` says how it is outside the layout;
+    `note` is added to a refusal (a link leading out is refused whatever its name)."""
+    rel = path.relative_to(landing).as_posix()
+    if path.is_symlink():
+        target = _leads_out(path, _real_root(landing))
+        if target is not None:
+            return Stray(*key, rel, REFUSED, _refusal(target, note))
+        if not path.exists():
+            reason = f"broken symbolic link (to {os.path.realpath(path)}): nothing to read"
+            return Stray(*key, rel, SKIPPED, reason)
+    folder = path.is_dir()
+    if folder and not path.is_symlink():
+        rel += "/"
+    if _is_hidden(path.name):
+        kind = "folder" if folder else "file"
+        reason = f"hidden or marker {kind} (name starts with '{path.name[0]}'): not read"
+        return Stray(*key, rel, SKIPPED, reason)
+    if folder:
+        return Stray(*key, rel, SKIPPED, f"{why}; {_holding(path)}")
+    if not path.is_file():
+        return Stray(*key, rel, SKIPPED, "not a regular file or folder: not read")
+    return Stray(*key, rel, SKIPPED, f"{why}; not loaded")
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _unlisted(landing: Path, folder: Path, key: tuple[str, str, dt.date | None]) -> Stray | None:
+    """A folder that cannot be listed (no permission): recorded, since nothing in it is."""
+    try:
+        with os.scandir(folder) as entries:
+            next(entries, None)
+    except OSError as exc:
+        rel = folder.relative_to(landing).as_posix() + "/"
+        return Stray(*key, rel, SKIPPED, f"folder cannot be listed ({exc.strerror}): not read")
+    return None
+
+
+@dataclass
+class _EntityScan:
+    days: dict[dt.date, Path] = field(default_factory=dict)
+    strays: list[Stray] = field(default_factory=list)  # of no partition (dt null)
+
+
+def _scan_entity(landing: Path, spec: EntitySpec) -> _EntityScan:
+    """The entity's `dt=` folders to load, and what else is in its folder."""
+    scan = _EntityScan()
+    folder = landing / spec.source / spec.entity
+    key = (spec.source, spec.entity, None)
+    if not os.path.lexists(folder):
+        return scan
+    root = _real_root(landing)
+    target = _leads_out(folder, root)
+    if target is not None:
+        rel = folder.relative_to(landing).as_posix()
+        refusal = _refusal(target, "; nothing in it is loaded")
+        scan.strays.append(Stray(*key, rel, REFUSED, refusal))
+        return scan
+    if not folder.is_dir():
+        scan.strays.append(
+            _stray(landing, folder, key, "a file where the entity's folder should be")
+        )
+        return scan
+    if unlisted := _unlisted(landing, folder, key):
+        scan.strays.append(unlisted)
+        return scan
+    for path in _entries(folder):
+        name = path.name
+        note = ""
+        if name.startswith("dt="):
+            problem = _dt_problem(name)
+            note = f"; {name} is not a landing day"
+            if problem is None:
+                inside = not path.is_symlink() or _leads_out(path, root) is None
+                if inside and path.is_dir():
+                    scan.days[dt.date.fromisoformat(name.removeprefix("dt="))] = path
+                    continue
+                why = f"'{name}' is a file, not a folder: not a landing day"
+            else:
+                why = f"{problem}: not a landing day"
+        elif path.is_dir():
+            why = f"folder '{name}' is not named dt=YYYY-MM-DD: not a landing day"
+        else:
+            why = f"not in a dt= folder (files go in {spec.source}/{spec.entity}/dt=YYYY-MM-DD/)"
+        scan.strays.append(_stray(landing, path, key, why, note))
+    return scan
+
+
+def _scan_day(landing: Path, spec: EntitySpec, day: dt.date) -> tuple[list[Path], list[Stray]]:
+    """The data files of one `dt=` folder, and what else is in it."""
+    folder = partition_dir(landing, spec, day)
+    root = _real_root(landing)
+    # The entity's scan records a day folder that leads out of landing or is no folder.
+    if not folder.is_dir() or _leads_out(folder, root) is not None:
+        return [], []
+    if unlisted := _unlisted(landing, folder, (spec.source, spec.entity, day)):
+        return [], [unlisted]
+    files, strays = [], []
+    for path in _entries(folder):
+        inside = not path.is_symlink() or _leads_out(path, root) is None
+        if inside and path.is_file() and not _is_hidden(path.name):
+            files.append(path)
+            continue
+        why = (
+            "a subfolder of a dt= folder is not read (files go directly in "
+            f"{spec.source}/{spec.entity}/dt=YYYY-MM-DD/)"
+        )
+        strays.append(_stray(landing, path, (spec.source, spec.entity, day), why))
+    return files, strays
+
+
+def _scan_source(landing: Path, source: str) -> list[Stray]:
+    """What is in a source's folder besides its entities' folders."""
+    folder = landing / source
+    if not folder.is_dir() or _leads_out(folder, _real_root(landing)) is not None:
+        return []  # each entity's scan records a source folder that leads out
+    entities = sorted(s.entity for s in ENTITY_SPECS if s.source == source)
+    strays = []
+    for path in _entries(folder):
+        if path.name in entities:
+            continue
+        why = (
+            f"unknown entity folder: {source} has {', '.join(entities)}"
+            if path.is_dir()
+            else f"not in an entity's dt= folder (files go in {source}/<entity>/dt=YYYY-MM-DD/)"
+        )
+        strays.append(_stray(landing, path, (source, path.name, None), why))
+    return strays
+
+
+def _scan_top(landing: Path) -> list[Stray]:
+    """Unknown sources at the top of the landing folder. Hidden and `_` names there (the
+    sample generator's `_manifest.json`) belong to no source and are left alone."""
+    sources = sorted({s.source for s in ENTITY_SPECS})
+    strays = []
+    for path in _entries(landing):
+        if path.name in sources or _is_hidden(path.name):
+            continue
+        why = (
+            f"unknown source folder: the sources are {', '.join(sources)}"
+            if path.is_dir()
+            else "not in a source's folder (files go in <source>/<entity>/dt=YYYY-MM-DD/)"
+        )
+        strays.append(_stray(landing, path, (path.name, "", None), why))
+    return strays
+
+
+def _first_of_source(spec: EntitySpec) -> bool:
+    return next(s for s in ENTITY_SPECS if s.source == spec.source) == spec
+
+
+def _undated_scopes(spec: EntitySpec) -> list[tuple[str, list]]:
+    """The rows of no partition (dt null) that a load of `spec` rewrites: SQL conditions on
+    raw.loaded_files with their parameters. The entity's own folder; for the source's first
+    entity, the rest of the source's folder; for the first entity of all, the landing
+    folder's top."""
+    scopes: list[tuple[str, list]] = [("source = ? and entity = ?", [spec.source, spec.entity])]
+    same_source = [s.entity for s in ENTITY_SPECS if s.source == spec.source]
+    if _first_of_source(spec):
+        scopes.append(
+            ("source = ? and entity not in (select unnest(?))", [spec.source, same_source])
+        )
+    if spec == ENTITY_SPECS[0]:
+        sources = sorted({s.source for s in ENTITY_SPECS})
+        scopes.append(("source not in (select unnest(?))", [sources]))
+    return scopes
+
+
+def _undated_strays(landing: Path, spec: EntitySpec) -> list[Stray]:
+    strays = list(_scan_entity(landing, spec).strays)
+    if _first_of_source(spec):
+        strays += _scan_source(landing, spec.source)
+    if spec == ENTITY_SPECS[0]:
+        strays += _scan_top(landing)
+    return strays
+
+
 def landing_days(landing: Path, spec: EntitySpec | None = None) -> list[dt.date]:
-    """Every `dt=` day present under the landing folder (for one entity, or any)."""
-    patterns = [f"{s.source}/{s.entity}/dt=*" for s in ([spec] if spec else ENTITY_SPECS)]
+    """Every `dt=` day present under the landing folder (for one entity, or any).
+
+    Only a folder named `dt=YYYY-MM-DD` with a real date counts, and only when it does not
+    lead out of the landing folder (`dt=20260106` or `dt=latest` are no landing days)."""
     days = set()
-    for pattern in patterns:
-        for folder in landing.glob(pattern):
-            try:
-                days.add(dt.date.fromisoformat(folder.name.removeprefix("dt=")))
-            except ValueError:
-                continue
+    for each in [spec] if spec else ENTITY_SPECS:
+        days.update(_scan_entity(landing, each).days)
     return sorted(days)
 
 
@@ -286,7 +558,7 @@ class _FileEntry:
 
     day: dt.date
     file: str
-    file_bytes: int
+    file_bytes: int | None
     status: str
     error: str | None = None
     duplicate_of: str | None = None
@@ -315,7 +587,7 @@ class _KnownFiles:
         rows = con.execute(
             """
             select dt, file, file_status, content_sha256 from raw.loaded_files
-            where source = ? and entity = ?
+            where source = ? and entity = ? and dt is not null
             """,
             [spec.source, spec.entity],
         ).fetchall()
@@ -342,12 +614,8 @@ class _KnownFiles:
 
 
 def _landing_files(landing: Path, spec: EntitySpec, day: dt.date, loaded_before: set[str]):
-    folder = partition_dir(landing, spec, day)
-    files = (
-        sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith((".", "_")))
-        if folder.is_dir()
-        else []
-    )
+    """The data files of a day in load order with their sizes, and what else is there."""
+    files, strays = _scan_day(landing, spec, day)
     # Files loaded before keep their place ahead of new ones, and older files go before
     # newer ones, so that a copy delivered later is the one recognised as the duplicate.
     stats = {p: p.stat() for p in files}
@@ -358,14 +626,20 @@ def _landing_files(landing: Path, spec: EntitySpec, day: dt.date, loaded_before:
             p.name,
         )
     )
-    return [(p, stats[p].st_size) for p in files]
+    return [(p, stats[p].st_size) for p in files], strays
+
+
+def _plan_strays(day: dt.date, strays: list[Stray], batch: _Batch) -> None:
+    """What is in a day's folder besides its data files: recorded with the day, unread."""
+    for stray in strays:
+        batch.entries.append(_FileEntry(day, stray.file, None, stray.status, stray.reason))
 
 
 def _plan_day(
     landing: Path, spec: EntitySpec, day: dt.date, known: _KnownFiles, batch: _Batch
 ) -> None:
     """Read one partition's files into `batch`, deciding each file's fate in load order."""
-    files = _landing_files(landing, spec, day, known.loaded_on(day))
+    files, strays = _landing_files(landing, spec, day, known.loaded_on(day))
     known.forget_day(day)
     batch.days.append(day)
     wanted = JSONL_EXTENSIONS if spec.format == "jsonl" else CSV_EXTENSIONS
@@ -398,6 +672,7 @@ def _plan_day(
             batch.records.setdefault(header, []).append(table)
             batch.text_bytes += len(content)
         known.add(day, entry.file, entry.status, entry.sha)
+    _plan_strays(day, strays, batch)
 
 
 def _write_batch(
@@ -524,6 +799,45 @@ def _record_files(con, spec: EntitySpec, entries: list[_FileEntry], loaded_at) -
         con.unregister("batch_loaded_files")
 
 
+def _write_undated(
+    con: duckdb.DuckDBPyConnection, spec: EntitySpec, strays: list[Stray], loaded_at
+) -> None:
+    """Replace the rows of no partition (dt null) in the scopes of `spec` with `strays`:
+    keyed by path, so a rerun rewrites the same rows and a folder cleared away loses its."""
+    rows = pa.table(
+        {
+            "source": pa.array([s.source for s in strays], pa.string()),
+            "entity": pa.array([s.entity for s in strays], pa.string()),
+            "file": pa.array([s.file for s in strays], pa.string()),
+            "file_status": pa.array([s.status for s in strays], pa.string()),
+            "file_error": pa.array([s.reason for s in strays], pa.string()),
+            "position": pa.array(range(len(strays)), pa.int64()),
+        }
+    )
+    con.register("batch_strays", rows)
+    con.execute("begin transaction")
+    try:
+        for condition, params in _undated_scopes(spec):
+            con.execute(f"delete from raw.loaded_files where dt is null and {condition}", params)
+        con.execute(
+            """
+            insert into raw.loaded_files
+            select
+                source, entity, null, file, 0, 0, 0, ?, file_status, file_error, null, null,
+                null
+            from batch_strays
+            order by position
+            """,
+            [loaded_at],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("batch_strays")
+
+
 def next_loaded_at(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dt.datetime:
     """Now, or just after the latest `loaded_at` already in `tables` if the clock went back.
 
@@ -547,7 +861,9 @@ def load_partitions(
 
     The same as loading the days one by one in the order given (each day is replaced
     atomically), but several days share one transaction and one pass of the checks,
-    up to BATCH_TEXT_BYTES of text.
+    up to BATCH_TEXT_BYTES of text. Then the rows of no partition in the entity's scope
+    (`_undated_scopes`) are rewritten from the folders as they are, whatever the days.
+    Results come per file of each day, then for those rows (`dt` None).
     """
     ensure_raw_schema(con)
     loaded_at = next_loaded_at(con, [spec.table])
@@ -580,6 +896,11 @@ def load_partitions(
             flush()
         _plan_day(landing, spec, day, known, batch)
     flush()
+    strays = _undated_strays(landing, spec)
+    _write_undated(con, spec, strays, loaded_at)
+    results.extend(
+        FileResult(s.source, s.entity, None, s.file, s.status, 0, 0, 0, s.reason) for s in strays
+    )
     return results
 
 
