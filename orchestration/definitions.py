@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.attribution import markov_removal_effects
 from orchestration.defs.clv import clv_model
 from orchestration.defs.dbt import build_dbt_assets
+from orchestration.defs.experiments import experiment_statistics
 from orchestration.defs.health import (
     RUN_HEALTH_KEY,
     HealthThresholds,
@@ -39,7 +40,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     partitions_def = daily_partitions(settings)
     ingestion_assets, reconciliation_checks = build_ingestion(partitions_def)
     dbt_assets = build_dbt_assets(partitions_def)
-    python_models = [markov_removal_effects, clv_model]
+    python_models = [markov_removal_effects, clv_model, experiment_statistics]
     modelled = [key for assets in (*dbt_assets, *python_models) for key in assets.keys]
     daily_job = build_daily_job()
     return dg.Definitions(

@@ -38,6 +38,47 @@ journey_stages as (
 
 ),
 
+kpi_daily as (
+
+    select * from {{ ref('kpi_daily') }}
+
+),
+
+clv_predictions as (
+
+    select * from {{ ref('fct_customer_clv') }}
+
+),
+
+clv_parameters as (
+
+    select * from {{ ref('fct_clv_parameters') }}
+
+),
+
+rfm_segments as (
+
+    select * from {{ ref('rfm_segments') }}
+
+),
+
+-- The last day of data is the last day of kpi_daily (the day the CLV models score on too).
+last_data_day as (
+
+    select max(date) as last_data_date  -- noqa: RF04
+    from kpi_daily
+
+),
+
+-- The BG/NBD fit decides lifecycle segments only when fct_clv_parameters calls it `ok`.
+bg_nbd_fit as (
+
+    select coalesce(bool_and(fit_status = 'ok'), false) as is_reliable
+    from clv_parameters
+    where model = 'bg_nbd'
+
+),
+
 first_touch as (
 
     select
@@ -53,7 +94,9 @@ first_engagement as (
     select
         customer_id,
         arg_min(channel, { 'occurred_at': occurred_at, 'touchpoint_id': touchpoint_id })
-            as acquisition_channel
+            as acquisition_channel,
+        arg_min(touchpoint_id, { 'occurred_at': occurred_at, 'touchpoint_id': touchpoint_id })
+            as acquisition_touchpoint_id
     from engagements
     group by customer_id
 
@@ -70,6 +113,97 @@ order_summary as (
     from orders
     where status <> 'cancelled'
     group by customer_id
+
+),
+
+order_recency as (
+
+    select
+        order_summary.customer_id,
+        cast({{ dbt.datediff(
+            to_reporting_date('order_summary.first_order_at'),
+            'last_data_day.last_data_date',
+            'day',
+        ) }} as integer) as days_since_first_order,
+        cast({{ dbt.datediff(
+            to_reporting_date('order_summary.last_order_at'),
+            'last_data_day.last_data_date',
+            'day',
+        ) }} as integer) as days_since_last_order
+    from order_summary
+    cross join last_data_day
+
+),
+
+-- RFM quintiles over everyone with a non-cancelled order (5 = most recent, most orders,
+-- most revenue). ntile over a total order: ties are broken by customer_id, so people with
+-- equal values may land in adjacent quintiles, and every quintile has the same size (±1).
+rfm_scores as (
+
+    select
+        customer_id,
+        ntile(5) over (order by last_order_at, customer_id) as rfm_recency_score,
+        ntile(5) over (order by orders_count, customer_id) as rfm_frequency_score,
+        ntile(5) over (order by lifetime_revenue, customer_id) as rfm_monetary_score
+    from order_summary
+    where last_order_at is not null
+
+),
+
+rfm_segmented as (
+
+    select
+        rfm_scores.customer_id,
+        rfm_scores.rfm_recency_score,
+        rfm_scores.rfm_frequency_score,
+        rfm_scores.rfm_monetary_score,
+        rfm_segments.rfm_segment
+    from rfm_scores
+    left join rfm_segments
+        on
+            rfm_scores.rfm_recency_score = rfm_segments.recency_score
+            and ceil((rfm_scores.rfm_frequency_score + rfm_scores.rfm_monetary_score) / 2.0)
+            = rfm_segments.frequency_monetary_score
+
+),
+
+-- Probability alive decides only for people the BG/NBD model scored while its fit is `ok`.
+lifecycle_inputs as (
+
+    select
+        order_recency.customer_id,
+        order_recency.days_since_first_order,
+        order_recency.days_since_last_order,
+        clv_predictions.probability_alive,
+        coalesce(bg_nbd_fit.is_reliable and clv_predictions.probability_alive is not null, false)
+            as uses_probability_alive
+    from order_recency
+    cross join bg_nbd_fit
+    left join clv_predictions
+        on order_recency.customer_id = clv_predictions.customer_id
+
+),
+
+lifecycle as (
+
+    select
+        customer_id,
+        case
+            when days_since_first_order < {{ var('lifecycle_new_days') }} then 'new'
+            when
+                uses_probability_alive
+                and probability_alive < {{ var('lifecycle_lapsed_probability_alive') }}
+                then 'lapsed'
+            when
+                uses_probability_alive
+                and probability_alive < {{ var('lifecycle_at_risk_probability_alive') }}
+                then 'at_risk'
+            when uses_probability_alive then 'active'
+            when days_since_last_order > {{ var('lifecycle_lapsed_days') }} then 'lapsed'
+            when days_since_last_order > {{ var('lifecycle_at_risk_days') }} then 'at_risk'
+            else 'active'
+        end as lifecycle_segment
+    from lifecycle_inputs
 
 ),
 
@@ -99,7 +233,14 @@ final as (
         order_summary.last_order_at,
         coalesce(order_summary.orders_count, 0) as orders_count,
         coalesce(order_summary.lifetime_revenue, 0) as lifetime_revenue,
-        current_stage.current_stage
+        current_stage.current_stage,
+        first_engagement.acquisition_touchpoint_id,
+        order_recency.days_since_last_order,
+        cast(rfm_segmented.rfm_recency_score as integer) as rfm_recency_score,
+        cast(rfm_segmented.rfm_frequency_score as integer) as rfm_frequency_score,
+        cast(rfm_segmented.rfm_monetary_score as integer) as rfm_monetary_score,
+        rfm_segmented.rfm_segment,
+        coalesce(lifecycle.lifecycle_segment, 'prospect') as lifecycle_segment
     from customers
     left join contacts
         on customers.surviving_crm_contact_id = contacts.crm_contact_id
@@ -111,6 +252,12 @@ final as (
         on customers.customer_id = order_summary.customer_id
     left join current_stage
         on customers.customer_id = current_stage.customer_id
+    left join order_recency
+        on customers.customer_id = order_recency.customer_id
+    left join rfm_segmented
+        on customers.customer_id = rfm_segmented.customer_id
+    left join lifecycle
+        on customers.customer_id = lifecycle.customer_id
 
 )
 
