@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -261,6 +262,7 @@ def remove_unfinished_copies(published_dir: Path) -> list[Path]:
     leftovers = [
         *published_dir.glob(".bi-*.duckdb*"),
         *(published_dir / "parquet").glob(".*.parquet"),
+        *(published_dir / AUDIENCES_DIR).glob(".*.csv"),
     ]
     for path in leftovers:
         path.unlink(missing_ok=True)
@@ -286,6 +288,39 @@ def _parquet_metadata(columns: list[str], docs: TableDocs) -> str:
         pairs[PARQUET_DESCRIPTION_KEY] = docs.description
     entries = ", ".join(f"{key}: {_sql_string(value)}" for key, value in pairs.items())
     return f"kv_metadata {{{entries}}}"
+
+
+# published/audiences/<audience>.csv: the hand-off to marketing automation and to ad
+# platforms' customer match (docs/personalisation.md).
+AUDIENCES_DIR = "audiences"
+AUDIENCE_NAME = re.compile(r"[a-z0-9_]+")
+
+
+def _stage_audiences(
+    con: duckdb.DuckDBPyConnection, published_dir: Path, token: str, tables: list[str]
+) -> list[tuple[Path, Path]]:
+    """One CSV per audience of marts.dim_audiences (an empty one has its header only, so a
+    synced list empties out): `crm_contact_id,email_sha256,qualified_at` (ISO 8601, UTC)."""
+    if not {"dim_audiences", "fct_audience_members"} <= set(tables):
+        return []
+    audiences_dir = published_dir / AUDIENCES_DIR
+    audiences_dir.mkdir(parents=True, exist_ok=True)
+    staged_files = []
+    for (audience,) in con.execute(
+        f"select audience from {PUBLISHED_SCHEMA}.dim_audiences order by audience"
+    ).fetchall():
+        if not AUDIENCE_NAME.fullmatch(audience):
+            raise ValueError(f"audience name {audience!r} is not a file name ([a-z0-9_]+)")
+        staged = audiences_dir / f".{audience}-{token}.csv"
+        con.execute(
+            "copy (select crm_contact_id, email_sha256, "
+            "strftime(qualified_at, '%Y-%m-%dT%H:%M:%SZ') as qualified_at "
+            f"from {PUBLISHED_SCHEMA}.fct_audience_members "
+            f"where audience = {_sql_string(audience)} order by customer_id) "
+            f"to {_sql_string(staged)} (format csv, header)"
+        )
+        staged_files.append((staged, audiences_dir / f"{audience}.csv"))
+    return staged_files
 
 
 def publish_marts(
@@ -339,11 +374,17 @@ def publish_marts(
             f"to {_sql_string(staged)} (format parquet, {metadata})"
         )
         staged_parquet.append((staged, parquet_dir / f"{table}.parquet"))
+    staged_audiences = _stage_audiences(con, published_dir, token, tables)
+    # Every file is written before the first swap; each swap is a rename.
     os.replace(staging_db, published_dir / "bi.duckdb")
-    for staged, final in staged_parquet:
+    for staged, final in [*staged_parquet, *staged_audiences]:
         os.replace(staged, final)
     current = {f"{table}.parquet" for table in tables}
     for stale in parquet_dir.glob("*.parquet"):
         if stale.name not in current:
+            stale.unlink()
+    current_audiences = {final.name for _, final in staged_audiences}
+    for stale in (published_dir / AUDIENCES_DIR).glob("*.csv"):
+        if stale.name not in current_audiences:
             stale.unlink()
     return tables

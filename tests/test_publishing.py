@@ -230,3 +230,36 @@ def test_the_published_file_and_parquet_explain_every_table_and_column(pipeline)
     assert tables and not [table for table, comment in tables.items() if not comment]
     assert not [f"{t}.{c}" for (t, c), comment in columns.items() if not comment]
     assert_parquet_matches_comments(published)
+
+
+def test_each_audience_is_published_as_a_csv_equal_to_the_mart(pipeline):
+    """published/audiences/<audience>.csv: the hand-off to marketing automation, one per
+    audience (empty ones with their header only), rows equal to fct_audience_members."""
+    audiences_dir = pipeline.settings.published_dir / "audiences"
+    with duckdb.connect(str(pipeline.settings.published_dir / "bi.duckdb"), read_only=True) as bi:
+        audiences = [
+            a for (a,) in bi.execute("select audience from marts.dim_audiences").fetchall()
+        ]
+        expected = {
+            audience: sorted(
+                bi.execute(
+                    "select crm_contact_id, email_sha256, "
+                    "strftime(qualified_at, '%Y-%m-%dT%H:%M:%SZ') "
+                    "from marts.fct_audience_members where audience = ?",
+                    [audience],
+                ).fetchall(),
+                key=str,
+            )
+            for audience in audiences
+        }
+    assert audiences
+    assert sorted(path.stem for path in audiences_dir.glob("*.csv")) == sorted(audiences)
+    with duckdb.connect() as con:
+        for audience, rows in expected.items():
+            path = audiences_dir / f"{audience}.csv"
+            header = path.read_text().splitlines()[0]
+            assert header == "crm_contact_id,email_sha256,qualified_at"
+            published = con.execute(
+                f"select * from read_csv('{path}', header = true, all_varchar = true)"
+            ).fetchall()
+            assert sorted(published, key=str) == rows
