@@ -45,6 +45,7 @@ def _label(step_key: str) -> str:
         "journey_dbt_measurement_marts": "dbt: attribution, CLV and the marts built on them",
         "measurement__markov_removal_effects": "Markov attribution (Python)",
         "clv_model": "CLV models (Python)",
+        "measurement__experiment_statistics": "experiment statistics (Python)",
     }
     return names.get(step_key, step_key.replace("__", "."))
 
