@@ -1,5 +1,5 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_attribution'}}}) }}
--- Every non-cancelled order has rows under all seven attribution models, and no
+-- Every non-cancelled order has rows under every attribution model (var attribution_models), and no
 -- cancelled order has any. Returns the missing order × model pairs and the rows of
 -- cancelled orders.
 with
@@ -19,15 +19,7 @@ attribution as (
 attribution_models as (
 
     select
-        unnest([
-            'first_touch',
-            'last_touch',
-            'last_non_direct',
-            'linear',
-            'position_based',
-            'time_decay',
-            'markov'
-        ]) as attribution_model
+        unnest({{ var('attribution_models') }}) as attribution_model
 
 ),
 

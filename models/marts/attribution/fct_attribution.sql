@@ -21,15 +21,7 @@ removal_effects as (
 attribution_models as (
 
     select
-        unnest([
-            'first_touch',
-            'last_touch',
-            'last_non_direct',
-            'linear',
-            'position_based',
-            'time_decay',
-            'markov'
-        ]) as attribution_model
+        unnest({{ var('attribution_models') }}) as attribution_model
 
 ),
 
