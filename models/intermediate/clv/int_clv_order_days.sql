@@ -1,5 +1,11 @@
 with
 
+reporting_days as (
+
+    select * from {{ ref('int_reporting_days') }}
+
+),
+
 orders as (
 
     select * from {{ ref('int_orders_resolved') }}
@@ -9,57 +15,6 @@ orders as (
 customers as (
 
     select * from {{ ref('int_customers_unioned') }}
-
-),
-
-sessions_stitched as (
-
-    select * from {{ ref('int_sessions_stitched') }}
-
-),
-
-spend as (
-
-    select * from {{ ref('stg_ads__spend') }}
-
-),
-
-email_daily as (
-
-    select * from {{ ref('int_email_messages_daily') }}
-
-),
-
-survey_daily as (
-
-    select * from {{ ref('int_survey_scores_daily') }}
-
-),
-
--- The first and last days of data are those of kpi_daily: the first and last reporting
--- days on which any source has a record (every order counts here, cancelled ones too).
--- Same inputs as kpi_daily's day range, one layer down; a singular test checks the two
--- agree.
-activity_days as (
-
-    select {{ to_reporting_date('started_at') }} as reporting_date from sessions_stitched
-    union all
-    select {{ to_reporting_date('ordered_at') }} as reporting_date from orders
-    union all
-    select spend_date as reporting_date from spend
-    union all
-    select reporting_date from email_daily
-    union all
-    select reporting_date from survey_daily
-
-),
-
-data_bounds as (
-
-    select
-        min(reporting_date) as first_data_date,
-        max(reporting_date) as last_data_date
-    from activity_days
 
 ),
 
@@ -93,10 +48,10 @@ final as (
         order_days.customer_id,
         order_days.order_date,
         cast(order_days.net_revenue as decimal(18, 2)) as net_revenue,
-        data_bounds.first_data_date,
-        data_bounds.last_data_date
+        reporting_days.first_data_date,
+        reporting_days.last_data_date
     from order_days
-    cross join data_bounds
+    cross join reporting_days
 
 )
 

@@ -38,9 +38,9 @@ journey_stages as (
 
 ),
 
-kpi_daily as (
+reporting_days as (
 
-    select * from {{ ref('kpi_daily') }}
+    select * from {{ ref('int_reporting_days') }}
 
 ),
 
@@ -62,11 +62,11 @@ rfm_segments as (
 
 ),
 
--- The last day of data is the last day of kpi_daily (the day the CLV models score on too).
+-- The last day of data (int_reporting_days), the day the CLV models score on too.
 last_data_day as (
 
-    select max(date) as last_data_date  -- noqa: RF04
-    from kpi_daily
+    select last_data_date
+    from reporting_days
 
 ),
 

@@ -1,5 +1,11 @@
 with
 
+reporting_days as (
+
+    select * from {{ ref('int_reporting_days') }}
+
+),
+
 sessions as (
 
     select * from {{ ref('fct_sessions') }}
@@ -30,35 +36,13 @@ survey_daily as (
 
 ),
 
-activity_days as (
-
-    select {{ to_reporting_date('started_at') }} as reporting_date from sessions
-    union all
-    select {{ to_reporting_date('ordered_at') }} as reporting_date from orders
-    union all
-    select spend_date as reporting_date from spend
-    union all
-    select reporting_date from email_daily
-    union all
-    select reporting_date from survey_daily
-
-),
-
-day_bounds as (
-
-    select
-        min(reporting_date) as first_day,
-        max(reporting_date) as last_day
-    from activity_days
-
-),
-
 calendar as (
 
     select
-        cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date)
-            as reporting_date
-    from day_bounds
+        cast(
+            unnest(generate_series(first_data_date, last_data_date, interval 1 day)) as date
+        ) as reporting_date
+    from reporting_days
 
 ),
 

@@ -6,9 +6,9 @@ audiences as (
 
 ),
 
-kpi_daily as (
+reporting_days as (
 
-    select * from {{ ref('kpi_daily') }}
+    select * from {{ ref('int_reporting_days') }}
 
 ),
 
@@ -42,11 +42,11 @@ contact_preferences as (
 
 ),
 
--- Audiences hold people as of the last day of data: the last day of kpi_daily.
+-- Audiences hold people as of the last day of data (int_reporting_days).
 last_data_day as (
 
-    select max(date) as last_data_date  -- noqa: RF04
-    from kpi_daily
+    select last_data_date
+    from reporting_days
 
 ),
 
