@@ -97,10 +97,6 @@ def test_every_dbt_data_test_is_an_asset_check_of_the_model_it_guards(defs):
     from orchestration.project import dbt_project
 
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    tests = {
-        node["name"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "test"
-    }
+    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert tests - checks == set()

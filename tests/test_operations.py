@@ -78,7 +78,15 @@ def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
     published = _digest(bi)
 
     kill_journey_when(
-        settings, DURING_DBT, "run", "--verbose", "--from", _day(last - 2), "--to", _day(last - 1), delay=3
+        settings,
+        DURING_DBT,
+        "run",
+        "--verbose",
+        "--from",
+        _day(last - 2),
+        "--to",
+        _day(last - 1),
+        delay=3,
     )
     assert _digest(bi) == published, "a run killed during dbt left the published copy alone"
     kill_journey_when(
