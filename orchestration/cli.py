@@ -231,6 +231,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild the journey report from the published copy (no run, no warehouse lock: it
+    reads only published/bi.duckdb, as a BI tool does)."""
+    settings = _settings()
+    if not (settings.published_dir / "bi.duckdb").exists():
+        raise UsageError(
+            f"{settings.published_dir / 'bi.duckdb'} does not exist yet: run `journey run` first"
+        )
+    from orchestration.report import build_report
+
+    print(f"report: {build_report(settings.published_dir)} (open it in a browser)")
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """Create or refresh the development copy that `dbt build` (target dev) writes to."""
     settings = _settings()
@@ -354,6 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
         "publish", help="publish the warehouse's current marts again, without a run"
     )
     publish.set_defaults(handler=cmd_publish)
+
+    report = commands.add_parser(
+        "report", help="rebuild published/report/index.html from the published copy"
+    )
+    report.set_defaults(handler=cmd_report)
 
     dev = commands.add_parser(
         "dev", help="create or refresh the development copy that `dbt build` writes to"

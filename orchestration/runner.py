@@ -256,6 +256,9 @@ def summarise(
     if outcome.success and bi.exists():
         lines.append(f"published for BI: {bi} (read-only; select ... from marts.<table>)")
         lines.append(f"                  {settings.published_dir / 'parquet'}/<table>.parquet")
+        report = settings.published_dir / "report" / "index.html"
+        if report.exists():
+            lines.append(f"report:           {report} (open it in a browser)")
     if log_path is not None:
         lines.append(f"full log: {log_path}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.publishing import publish_marts, published_docs, undocumented
+from orchestration.report import build_report
 
 
 def build_publishing_asset(upstream: Iterable[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -23,7 +24,8 @@ def build_publishing_asset(upstream: Iterable[dg.AssetKey]) -> dg.AssetsDefiniti
             "The read-only copy for BI tools: `published/bi.duckdb` (schema `marts`, readable "
             "by DuckDB 1.x clients) and `published/parquet/<table>.parquet`, swapped in "
             "atomically after every successful run. Every table and column carries its dbt "
-            "description (a DuckDB comment; Parquet key-value metadata)."
+            "description (a DuckDB comment; Parquet key-value metadata). Then the journey "
+            "report, `published/report/index.html`, is rebuilt from the new copy."
         ),
     )
     def published_marts(context: dg.AssetExecutionContext, warehouse: Warehouse):
@@ -39,9 +41,13 @@ def build_publishing_asset(upstream: Iterable[dg.AssetKey]) -> dg.AssetsDefiniti
                 f"YAML): {', '.join(missing[:20])}" + (" ..." if len(missing) > 20 else "")
             )
         context.log.info(f"published {len(tables)} tables to {settings.published_dir}")
+        # The report reads only the published copy, as a BI tool does.
+        report = build_report(settings.published_dir)
+        context.log.info(f"wrote the journey report {report}")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(settings.published_dir / "bi.duckdb")),
+                "report": dg.MetadataValue.path(str(report)),
                 "tables": dg.MetadataValue.json(tables),
                 "undocumented": dg.MetadataValue.json(missing),
             }
