@@ -233,7 +233,7 @@ def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_p
     env = {
         **os.environ,
         "JOURNEY_WAREHOUSE_DIR": str(pipeline.settings.warehouse_dir),
-        "DBT_TARGET": DBT_TARGET,
+        "JOURNEY_DBT_TARGET": DBT_TARGET,
     }
     mf = str(Path(dbt_executable()).with_name("mf"))
     validated = subprocess.run(

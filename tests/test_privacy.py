@@ -940,9 +940,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
         settings.export()
         # The baseline needs the journey marts only (not the measurement marts, nor the
         # published copy): the raw assets and the dbt models upstream of these marts.
-        baseline = dg.AssetSelection.assets(
-            *(dg.AssetKey(["marts", table]) for table in (*COUNTED_MARTS, "kpi_daily"))
-        ).upstream()
+        baseline = (
+            dg.AssetSelection.assets(
+                *(dg.AssetKey(["marts", table]) for table in (*COUNTED_MARTS, "kpi_daily"))
+            )
+            .upstream()
+            .required_multi_asset_neighbors()
+        )
         _run(settings, instance, first, last, baseline)
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
