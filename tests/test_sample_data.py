@@ -8,7 +8,9 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 import statistics
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from dataclasses import field as default
 from pathlib import Path
@@ -455,6 +457,11 @@ class Journeys:
     device_people: dict[str, set[str]]
     person_of_email: dict[str, str]
     survivor: dict[str, str]
+    contacts: list[dict] = default(default_factory=list)  # latest versions
+    spend: list[dict] = default(default_factory=list)
+    # (person, anonymousId, time, event name, properties) of track messages
+    tracks: list[tuple[str, str, dt.datetime, str, dict]] = default(default_factory=list)
+    manifest: dict = default(default_factory=dict)
 
     def person(self, email: str) -> str:
         e = email.strip().lower()
@@ -486,6 +493,8 @@ def resolve_journeys(good: dict) -> Journeys:
     for c in good["contacts"]:
         person_of_email.setdefault(c["email"].strip().lower(), survivor(c["contact_id"]))
     j = Journeys([], set(), [], [], [], [], {}, person_of_email, {c: survivor(c) for c in merged})
+    j.contacts = contacts
+    j.spend = good["spend"]
     web = list({m["messageId"]: m for m in good["events/web"]}.values())
     identified: dict[str, list[tuple[dt.datetime, str]]] = {}
     for m in web:
@@ -521,6 +530,8 @@ def resolve_journeys(good: dict) -> Journeys:
                 )
                 j.sessions.append(current)
             current.last = t
+            if m["type"] == "track":
+                j.tracks.append((current.person, anon, t, m["event"], m.get("properties") or {}))
             if m.get("event") == "Order Completed":
                 current.order_ids.add(m["properties"]["order_id"])
                 j.web_orders.add(m["properties"]["order_id"])
@@ -536,7 +547,9 @@ def journeys(tmp_path_factory) -> Journeys:
     out = tmp_path_factory.mktemp("journeys")
     manifest = generate_landing(out, **JOURNEYS)
     _, good = scan(out, manifest)
-    return resolve_journeys(good)
+    j = resolve_journeys(good)
+    j.manifest = manifest
+    return j
 
 
 def utm(url: str) -> tuple[str, str, str]:
@@ -630,10 +643,16 @@ def test_buyers_come_back_days_after_their_first_order_not_minutes(journeys):
     assert sum(g < 1 / 24 for g in gaps) <= 0.05 * len(gaps)
 
 
-def test_enough_people_buy_again_over_months_for_a_clv_fit():
+@pytest.fixture(scope="module")
+def readme_world() -> dict:
+    """The simulation behind the README's `journey generate --customers 5000 --days 180`."""
+    return simulate(5000, 180, dt.date(2026, 1, 1), 42)
+
+
+def test_enough_people_buy_again_over_months_for_a_clv_fit(readme_world):
     """At 5000 people x 180 days: the contract fits CLV models on at least 100 repeat
     buyers, and buyers drift away month by month."""
-    world = simulate(5000, 180, dt.date(2026, 1, 1), 42)
+    world = readme_world
     orders = world["orders"]
     placed = orders.final_status != cat.ORDER_STATUSES.index("cancelled")
     person, day = orders.person[placed], orders.ordered_at[placed] // cat.DAY_MS
@@ -651,3 +670,233 @@ def test_enough_people_buy_again_over_months_for_a_clv_fit():
         for m in range(1, 4)
     ]  # fmt: skip
     assert active[0] > active[2] > 0
+
+
+# ------------------------------------------------------------------------------ A/B tests
+def z_test_p(n1: int, c1: int, n2: int, c2: int) -> float:
+    """Two-sided two-proportion z-test, pooled standard error."""
+    pooled = (c1 + c2) / (n1 + n2)
+    z = (c2 / n2 - c1 / n1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def srm_p(n1: int, n2: int) -> float:
+    """Chi-square test of two counts against an equal split (one degree of freedom)."""
+    expected = (n1 + n2) / 2
+    chi2 = ((n1 - expected) ** 2 + (n2 - expected) ** 2) / expected
+    return math.erfc(math.sqrt(chi2 / 2))
+
+
+def readout(experiment: dict) -> dict:
+    control, treatment = experiment["variations"]
+    n1, c1 = control["exposed_people"], control["converted_people"]
+    n2, c2 = treatment["exposed_people"], treatment["converted_people"]
+    return {
+        "exposed": n1 + n2,
+        "treatment_share": n2 / (n1 + n2),
+        "diff": c2 / n2 - c1 / n1,
+        "lift": (c2 / n2) / (c1 / n1) - 1,
+        "p": z_test_p(n1, c1, n2, c2),
+        "srm_p": srm_p(n1, n2),
+        "multiple_share": experiment["multiple_exposure_people"]
+        / (n1 + n2 + experiment["multiple_exposure_people"]),
+    }
+
+
+def test_three_ab_tests_have_their_true_effects_at_the_readme_size(readme_world):
+    """A winner (50/50, a real lift in 14-day conversion), a test without effect (50/50) and
+    a broken split (45/55, no effect), as the simulation ran them: the manifest's stats."""
+    stats = readme_world["stats"]["experiments"]
+    assert [e["experiment_name"] for e in stats] == [x.experiment_name for x in cat.EXPERIMENTS]
+    winner, null, broken = stats
+    for e, x in zip(stats, cat.EXPERIMENTS, strict=True):
+        control, treatment = e["variations"]
+        assert (control["variation_id"], treatment["variation_id"]) == tuple(
+            str(v) for v in x.variation_ids
+        )
+        assert control["is_control"] and not treatment["is_control"]
+        assert control["order_lift"] == 1.0 and treatment["order_lift"] == x.order_lift
+        assert treatment["assigned_share"] == x.treatment_share
+        assert e["conversion_window_days"] == cat.CONVERSION_WINDOW_DAYS == 14
+        r = readout(e)
+        assert r["exposed"] >= 2500, e["experiment_name"]
+        # a cookie reset shows a few people both variations
+        assert 0.01 <= r["multiple_share"] <= 0.03, e["experiment_name"]
+        # every conversion window closes before the last day
+        last = dt.datetime.fromisoformat(e["runs_until"]) + dt.timedelta(days=14)
+        assert last < dt.datetime(2026, 6, 30, tzinfo=dt.UTC)
+
+    w, n, b = readout(winner), readout(null), readout(broken)
+    assert winner["variations"][1]["order_lift"] > 1
+    assert abs(w["treatment_share"] - 0.5) < 0.02 and w["srm_p"] > 0.05
+    assert w["lift"] > 0.4 and w["p"] < 1e-4, w
+
+    assert null["variations"][1]["order_lift"] == 1.0
+    assert abs(n["treatment_share"] - 0.5) < 0.02 and n["srm_p"] > 0.05
+    assert n["p"] > 0.05, n
+
+    assert broken["variations"][1]["order_lift"] == 1.0
+    assert broken["variations"][1]["assigned_share"] == 0.55
+    assert 0.53 < b["treatment_share"] < 0.57 and b["srm_p"] < 0.001, b
+    assert abs(b["diff"]) < 0.5 * w["diff"], b
+
+
+def test_experiment_views_follow_segments_spec_and_assignment_is_sticky(journeys):
+    """`Experiment Viewed` track calls carry experiment and variation ids and names, once
+    per showing; a person sees one variation on all their devices, but for the few whose
+    testing-tool cookie was reset; the files agree with the manifest's counts."""
+    j = journeys
+    stats = {e["experiment_id"]: e for e in j.manifest["stats"]["experiments"]}
+    views = [(p, a, t, pr) for p, a, t, e, pr in j.tracks if e == "Experiment Viewed"]
+    assert 0.97 * j.manifest["stats"]["experiment_views"] <= len(views)
+    assert len(views) <= j.manifest["stats"]["experiment_views"]
+    fields = ("experiment_id", "experiment_name", "variation_id", "variation_name")
+    assert all(sorted(pr) == sorted(fields) for *_, pr in views)
+    by_experiment: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for person, anon, _, pr in views:
+        by_experiment[str(pr["experiment_id"])][person].append((str(pr["variation_id"]), anon))
+    assert set(by_experiment) == {str(x.experiment_id) for x in cat.EXPERIMENTS} == set(stats)
+    # ids as the tools send them: text, or JSON numbers
+    assert any(isinstance(pr["variation_id"], int) for *_, pr in views)
+    names = {(str(pr["variation_id"]), pr["variation_name"]) for *_, pr in views}
+    assert names == {
+        (str(i), name)
+        for x in cat.EXPERIMENTS
+        for i, name in zip(x.variation_ids, x.variation_names, strict=True)
+    }
+    for experiment_id, people in by_experiment.items():
+        seen = {person: {v for v, _ in shown} for person, shown in people.items()}
+        single = Counter(next(iter(v)) for v in seen.values() if len(v) == 1)
+        multiple = sum(len(v) > 1 for v in seen.values())
+        # the warehouse's people: as the manifest counts the visitors it tells apart
+        expected = stats[experiment_id]
+        for variation in expected["variations"]:
+            assert abs(single[variation["variation_id"]] - variation["exposed_visitors"]) <= max(
+                3, 0.01 * variation["exposed_visitors"]
+            ), (experiment_id, variation)
+        assert 1 <= multiple <= 0.04 * len(seen), experiment_id
+        assert abs(multiple - expected["multiple_exposure_visitors"]) <= 2
+        # sent each time a variation is shown: most people send it more than once
+        repeated = sum(len(shown) > 1 for shown in people.values())
+        assert repeated >= 0.3 * len(people)
+        # identified people see the same variation on each of their devices
+        devices = [p for p, shown in people.items() if len({a for _, a in shown}) > 1]
+        assert len(devices) >= 5
+        assert sum(len(seen[p]) == 1 for p in devices) >= 0.9 * len(devices)
+        assert all(not p.startswith("device:") for p in devices)
+
+
+def test_the_winning_variation_converts_more_in_the_landing_files(journeys):
+    """The effect is real in the files: the winner's treatment people (as the files resolve
+    them) place more orders within 14 days of their first view than its control."""
+    j = journeys
+    placed: dict[str, list[dt.datetime]] = defaultdict(list)
+    for o in j.orders:
+        if o["status"] != "cancelled":
+            placed[order_person(j, o)].append(utc(o["ordered_at"]))
+    winner = cat.EXPERIMENTS[0]
+    first: dict[str, tuple[dt.datetime, str]] = {}
+    variations: dict[str, set[str]] = defaultdict(set)
+    for person, _, t, event, pr in j.tracks:
+        if event == "Experiment Viewed" and pr["experiment_id"] == winner.experiment_id:
+            variations[person].add(pr["variation_id"])
+            if person not in first or t < first[person][0]:
+                first[person] = (t, pr["variation_id"])
+    exposed: Counter = Counter()
+    converted: Counter = Counter()
+    for person, (t, variation) in first.items():
+        if len(variations[person]) > 1:
+            continue
+        exposed[variation] += 1
+        window = t + dt.timedelta(days=cat.CONVERSION_WINDOW_DAYS)
+        converted[variation] += any(t <= o <= window for o in placed[person])
+    control, treatment = (str(v) for v in winner.variation_ids)
+    rate = {v: converted[v] / exposed[v] for v in (control, treatment)}
+    assert rate[treatment] > 1.2 * rate[control], rate
+
+
+# --------------------------------------------------- audiences, consent and paid campaigns
+def test_the_last_week_holds_cart_and_browse_abandoners_who_may_be_mailed(journeys):
+    """cart_abandoners_7d and browse_abandoners_7d have members: identified, opted-in people
+    who did not unsubscribe, with a cart event (or a product view) in the last 7 days and no
+    order (nor a cart event) after it. Opt-outs and (group) unsubscribes exist too."""
+    j = journeys
+    start = JOURNEYS["start"]
+    last_week = dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC) + dt.timedelta(
+        days=JOURNEYS["days"] - 7
+    )
+    latest = {c["contact_id"]: c for c in j.contacts}
+    unsubscribed: dict[str, bool] = {}
+    for e in sorted(j.email, key=lambda e: e["timestamp"]):
+        if e["event"] in ("unsubscribe", "group_unsubscribe", "group_resubscribe"):
+            unsubscribed[j.person(e["email"])] = e["event"] != "group_resubscribe"
+    events = Counter(e["event"] for e in j.email)
+    assert events["unsubscribe"] >= 5 and events["group_unsubscribe"] >= 1
+    opt_in = Counter(c["marketing_opt_in"] for c in latest.values())
+    assert opt_in["false"] >= 0.1 * len(latest) and opt_in["true"] >= 0.5 * len(latest)
+
+    def may_be_mailed(person: str) -> bool:
+        contact = latest.get(person)
+        return (
+            bool(contact)
+            and contact["marketing_opt_in"] == "true"
+            and not (unsubscribed.get(person))
+        )
+
+    placed: dict[str, list[dt.datetime]] = defaultdict(list)
+    for o in j.orders:
+        if o["status"] != "cancelled":
+            placed[order_person(j, o)].append(utc(o["ordered_at"]))
+    tracks: dict[str, list[tuple[dt.datetime, str]]] = defaultdict(list)
+    for person, _, t, event, _ in j.tracks:
+        tracks[person].append((t, event))
+    cart_events = ("Product Added", "Checkout Started")
+    cart, browse = set(), set()
+    for person, events_ in tracks.items():
+        if not may_be_mailed(person):
+            continue
+        for t, event in events_:
+            if t < last_week or any(o >= t for o in placed[person]):
+                continue
+            if event in cart_events:
+                cart.add(person)
+            if event == "Product Viewed" and not any(
+                u >= t and e in cart_events for u, e in events_
+            ):
+                browse.add(person)
+    assert len(cart) >= 10 and len(browse) >= 10, (len(cart), len(browse))
+
+
+def test_opt_outs_unsubscribes_and_resubscribes_at_the_readme_size(readme_world):
+    """Consent as marketing sees it: about a third of contacts never opt in, a few percent
+    unsubscribe, a few leave a group and some of those come back."""
+    contacts = readme_world["contacts"]
+    assert 0.2 <= 1 - contacts.opt_in.mean() <= 0.45
+    events = Counter(cat.EMAIL_EVENTS[e] for e in readme_world["mail_events"].event.tolist())
+    assert 0.03 * len(contacts) <= events["unsubscribe"] <= 0.2 * len(contacts)
+    assert 10 <= events["group_unsubscribe"] <= 100
+    assert 3 <= events["group_resubscribe"] < events["group_unsubscribe"]
+
+
+def test_paid_sessions_carry_the_utm_parameters_of_their_campaigns_spend_rows(journeys):
+    """kpi_campaign_daily counts a campaign's sessions by comparing the sessions' utm source,
+    medium and campaign with its spend rows' (trimmed, lower-cased): every paid session
+    matches a spend row, and every campaign in the spend files has sessions."""
+    j = journeys
+
+    def key(*parts: str) -> tuple[str, ...]:
+        return tuple(p.strip().lower() for p in parts)
+
+    campaigns = {
+        key(s["utm_source"], s["utm_medium"], s["utm_campaign"]): (s["platform"], s["campaign_id"])
+        for s in j.spend
+    }
+    assert len(set(campaigns.values())) == len(cat.AD_CAMPAIGNS)
+    paid_media = {a.utm_medium for a in cat.AD_CAMPAIGNS}
+    sessions: Counter = Counter()
+    for s in j.sessions:
+        if s.campaign and s.campaign[1] in paid_media:
+            assert key(*s.campaign) in campaigns, s.campaign
+            sessions[campaigns[key(*s.campaign)]] += 1
+    assert set(sessions) == set(campaigns.values())
+    assert min(sessions.values()) >= 10

@@ -27,6 +27,7 @@ TRACK_EVENTS = (
     "Order Completed",
     "Signed Up",
     "Form Submitted",
+    "Experiment Viewed",
 )
 EMAIL_EVENTS = (
     "processed",
@@ -757,3 +758,72 @@ ORIGINAL_SOURCE_BY_FAMILY = {
     "direct": "DIRECT_TRAFFIC",
     "internal": "DIRECT_TRAFFIC",
 }
+
+
+# ------------------------------------------------------------------------- experiments
+@dataclass(frozen=True)
+class Experiment:
+    """An A/B test as Segment's `Experiment Viewed` reports it, with its true effect.
+
+    Ids are sent as the testing tool sends them: text, or JSON numbers (VWO-style)."""
+
+    experiment_id: str | int
+    experiment_name: str
+    variation_ids: tuple[str | int, str | int]  # (control, treatment)
+    variation_names: tuple[str, str]
+    period: tuple[float, float]  # when it runs, as shares of the simulated window
+    visit_share: float  # chance that a visit in the period shows it
+    treatment_share: float  # share of people the tool buckets into the treatment
+    order_lift: float  # the treatment multiplies the chance of an order per visit by this,
+    # within CONVERSION_WINDOW_DAYS after the person's first exposure
+    bucketing_seed: int = 0  # the tool's hash seed for this test (with the run's seed)
+
+
+# The warehouse's `experiment_conversion_window_days`.
+CONVERSION_WINDOW_DAYS = 14
+# Read-outs are draws: a test without effect comes out "significant" one time in twenty, a
+# winner's p-value varies by orders of magnitude. The bucketing seeds are chosen so that at the
+# README's size and seed (5000 x 180, 42) the read-outs are typical of their true effects (the
+# winner's lift near its median, the others' differences small) and the journey tests' fixture
+# keeps its email-click orders; at other sizes and seeds they are what they are.
+EXPERIMENTS: tuple[Experiment, ...] = (
+    # A clear winner. The control is the variation named "Control", though its id is the
+    # higher one (the lowest-id rule would pick the wrong side).
+    Experiment(
+        "21750110234",
+        "Free-shipping banner",
+        ("21749970188", "21749970183"),
+        ("Control", "Variant B"),
+        period=(0.1, 0.6),
+        visit_share=0.95,
+        treatment_share=0.5,
+        order_lift=3.0,
+        bucketing_seed=12,
+    ),
+    # No effect; ids 1 and 2 (JSON numbers), so the control is the lowest id.
+    Experiment(
+        14,
+        "Homepage hero image",
+        (1, 2),
+        ("Original", "Lifestyle photo"),
+        period=(0.3, 0.75),
+        visit_share=0.6,
+        treatment_share=0.5,
+        order_lift=1.0,
+        bucketing_seed=8,
+    ),
+    # A broken split (the traffic allocation was left at 45/55 after a ramp-up): a
+    # sample-ratio mismatch, and no effect. The control is the variation whose id is
+    # `control`.
+    Experiment(
+        "checkout_one_page",
+        "One-page checkout",
+        ("control", "one_page"),
+        ("Two-step checkout", "One-page checkout"),
+        period=(0.45, 0.9),
+        visit_share=0.7,
+        treatment_share=0.55,
+        order_lift=1.0,
+        bucketing_seed=13,
+    ),
+)

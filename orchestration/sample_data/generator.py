@@ -12,6 +12,7 @@ import pyarrow as pa
 from orchestration.sample_data import ads, crm, identity, mail, messiness, privacy, web
 from orchestration.sample_data import catalogs as cat
 from orchestration.sample_data import contacts as ct
+from orchestration.sample_data import experiments as xp
 from orchestration.sample_data import journeys as jr
 from orchestration.sample_data.people import build_people
 from orchestration.sample_data.rand import hash_int, streams
@@ -75,7 +76,8 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
     window = days * cat.DAY_MS
     clock = Clock(start, days)
     people = build_people(rng["people"], customers, window)
-    sessions, gone_at = jr.build_base_sessions(rng["sessions"], people, window)
+    trials = xp.build_trials(people.n, days, seed)
+    sessions, gone_at = jr.build_base_sessions(rng["sessions"], people, window, trials)
     contacts = ct.build_contacts(rng["contacts"], people, sessions, window)
     erasures = privacy.choose_erasures(rng["privacy"], contacts, people.n, window)
     erased = erasures.erased_at_person
@@ -161,6 +163,10 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
         "email_messages": int(all_msgs.send.size),
         "email_events": int(events.t.size),
         "erasure_requests": int(erasures.at.size),
+        "experiment_views": int(xp.total_views(sessions.exp).sum()),
+        "experiments": xp.stats(
+            trials, sessions, orders, _linked(sessions, contacts), people.n, clock
+        ),
     }
     return {
         "clock": clock,
@@ -187,6 +193,15 @@ def simulate(customers: int, days: int, start: dt.date, seed: int) -> dict:
         "rng_insert": rng["insert"],
         "stats": stats,
     }
+
+
+def _linked(sessions: jr.Sessions, contacts: ct.Contacts) -> np.ndarray:
+    """Per session, whether its person identified on its device (a sign-up, log-in or
+    newsletter form), so that the warehouse counts the device's visits as that person's."""
+    device, _, contact = identity.web_identifications(sessions, contacts)
+    n = np.int64(sessions.device.max(initial=0)) + 1
+    pairs = contacts.person[contact].astype(np.int64) * n + device
+    return np.isin(sessions.person.astype(np.int64) * n + sessions.device, pairs)
 
 
 def _repeat_buyers(orders: crm.Orders) -> int:

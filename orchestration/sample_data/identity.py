@@ -40,6 +40,7 @@ def _new_sessions(
         ident_slot=np.zeros(uid.size, dtype=np.int8),
         email_message=email_message,
         duration=np.zeros(uid.size, dtype=np.int64),
+        exp=np.zeros(uid.size, dtype=np.int16),
     )
     s.duration = jr.durations(s)
     return s

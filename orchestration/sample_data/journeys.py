@@ -6,7 +6,8 @@ in memory for the whole window.
 
 A session's events come in segments, in this order (each may be empty):
 
-    0 landing page  1 login identify  2 browsing  3 newsletter form + identify (traits only)
+    0 landing page (then an `Experiment Viewed` per A/B test it shows)  1 login identify
+    2 browsing  3 newsletter form + identify (traits only)
     4 sign-up + identify  5 funnel (added, cart, checkout)  6 sign-up at checkout + identify
     7 Order Completed
 """
@@ -18,20 +19,23 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from orchestration.sample_data import catalogs as cat
+from orchestration.sample_data import experiments as xp
 from orchestration.sample_data.people import People, time_of_day
 from orchestration.sample_data.rand import Salt, hash_exp, hash_u01, pick_weighted
 
 # Event kinds
 PAGE, IDENTIFY, IDENTIFY_TRAITS = 0, 1, 2
 SEARCHED, LIST_VIEWED, VIEWED, ADDED, CART, CHECKOUT, ORDER, SIGNED_UP, FORM = range(3, 12)
-N_KINDS = 12
-KIND_TYPE = np.array([0, 2, 2] + [1] * 9)  # index into WEB_TYPES: page, track, identify
+EXPERIMENT = 12
+N_KINDS = 13
+KIND_TYPE = np.array([0, 2, 2] + [1] * 10)  # index into WEB_TYPES: page, track, identify
 KIND_EVENT = (None, None, None, *cat.TRACK_EVENTS)
 
 SEG_LANDING, SEG_LOGIN, SEG_BROWSE, SEG_NEWSLETTER = 0, 1, 2, 3
 SEG_SIGNUP, SEG_FUNNEL, SEG_CHECKOUT_SIGNUP, SEG_ORDER = 4, 5, 6, 7
 N_SEGMENTS = 8
 _SEG_KINDS = np.full((N_SEGMENTS, 3), PAGE)
+_SEG_KINDS[SEG_LANDING, 1:] = EXPERIMENT
 _SEG_KINDS[SEG_LOGIN, 0] = IDENTIFY
 _SEG_KINDS[SEG_NEWSLETTER, :2] = (FORM, IDENTIFY_TRAITS)
 _SEG_KINDS[SEG_SIGNUP, :2] = (SIGNED_UP, IDENTIFY)
@@ -41,9 +45,9 @@ _SEG_KINDS[SEG_ORDER, 0] = ORDER
 BROWSE_KINDS = np.array([PAGE, VIEWED, LIST_VIEWED, SEARCHED, ADDED, FORM])
 BROWSE_WEIGHTS = np.array([0.46, 0.26, 0.14, 0.08, 0.05, 0.01])
 # Mean seconds before an event of each kind, and bounds.
-_GAP_MEAN = np.array([45, 2, 1, 20, 30, 40, 25, 15, 30, 90, 45, 40], dtype=np.float64)
-_GAP_MIN = np.array([3, 1, 1, 3, 3, 3, 3, 2, 5, 30, 10, 5], dtype=np.float64)
-_GAP_MAX = np.array([600, 3, 2, 300, 400, 500, 300, 200, 400, 600, 300, 400], dtype=np.float64)
+_GAP_MEAN = np.array([45, 2, 1, 20, 30, 40, 25, 15, 30, 90, 45, 40, 1], dtype=np.float64)
+_GAP_MIN = np.array([3, 1, 1, 3, 3, 3, 3, 2, 5, 30, 10, 5, 0.2], dtype=np.float64)
+_GAP_MAX = np.array([600, 3, 2, 300, 400, 500, 300, 200, 400, 600, 300, 400, 4], dtype=np.float64)
 
 SESSION_MARGIN_MS = 35 * cat.MINUTE_MS  # sessions of one person are at least this far apart
 NO_ONE = -1
@@ -62,6 +66,7 @@ class Sessions:
     ident_slot: np.ndarray  # 0: that person's main contact, 1: their duplicate contact
     email_message: np.ndarray  # email message whose click opened the session (-1: none)
     duration: np.ndarray  # ms from first to last event
+    exp: np.ndarray  # the A/B tests the landing page shows (experiments.session_codes)
 
     def __len__(self) -> int:
         return int(self.uid.size)
@@ -219,49 +224,64 @@ def _visit_times(
 def _after_orders(
     person: np.ndarray,
     t: np.ndarray,
-    buys: np.ndarray,
+    u_buy: np.ndarray,
+    p_buy: np.ndarray,
     quiet: np.ndarray,
     leaves: np.ndarray,
+    trials: xp.Trials,
+    shown: np.ndarray,
     n_people: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which visits happen, given what the person's orders do: nobody shops again within the
     `quiet` ms after an order, and after an order that `leaves`, the person does not come
-    back. Rows are sorted by (person, time). Returns the mask of visits kept and, per person,
-    when they left (NEVER if they did not)."""
+    back. A visit ends with an order when `u_buy` < `p_buy` times the lift of the A/B tests
+    the person was first shown in the conversion window before it (`shown`: the tests each
+    visit would show). Rows are sorted by (person, time). Returns the mask of visits kept,
+    which of them end with an order and, per person, when they left (NEVER if they did not)."""
     n_sess = np.bincount(person, minlength=n_people)
     first_idx = np.cumsum(n_sess) - n_sess
     kept = np.zeros(t.size, dtype=bool)
+    buys = np.zeros(t.size, dtype=bool)
     until = np.full(n_people, np.iinfo(np.int64).min, dtype=np.int64)
     gone_at = np.full(n_people, NEVER, dtype=np.int64)
+    first_seen = np.full((n_people, shown.shape[1]), xp.NEVER, dtype=np.int64)
     who = np.flatnonzero(n_sess > 0)
     for r in range(int(n_sess.max(initial=0))):
         who = who[n_sess[who] > r]
         i = first_idx[who] + r
         ok = (gone_at[who] == NEVER) & (t[i] >= until[who])
         kept[i] = ok
-        b = ok & buys[i]
+        seen = first_seen[who]
+        new = ok[:, None] & shown[i] & (seen == xp.NEVER)
+        seen = np.where(new, t[i][:, None], seen)
+        first_seen[who] = seen
+        b = ok & (u_buy[i] < p_buy[i] * xp.order_lift(trials, who, seen, t[i]))
+        buys[i] = b
         until[who[b]] = t[i[b]] + quiet[i[b]]
         left = b & leaves[i]
         gone_at[who[left]] = t[i[left]]
-    return kept, gone_at
+    return kept, buys, gone_at
 
 
 def build_base_sessions(
-    rng: np.random.Generator, people: People, window_ms: int
+    rng: np.random.Generator, people: People, window_ms: int, trials: xp.Trials
 ) -> tuple[Sessions, np.ndarray]:
-    """The visits people make on their own (not opened by an email). Returns the sessions
-    and, per person, when they stopped coming back after an order (NEVER if they did not)."""
+    """The visits people make on their own (not opened by an email), with the A/B tests they
+    show. Returns the sessions and, per person, when they stopped coming back after an order
+    (NEVER if they did not)."""
     p = people
     person, t = _visit_times(rng, p, window_ms)
     first = np.r_[True, person[1:] != person[:-1]]
-    buys = rng.random(person.size) < p.intent[person] * np.where(first, 0.5, 1.0)
+    u_buy = rng.random(person.size)
+    p_buy = p.intent[person] * np.where(first, 0.5, 1.0)
     # After an order: days without a visit (median 3.5, 10 % under 1.5), sometimes gone for good.
     quiet = (
         cat.DAY_MS // 2 + np.exp(rng.normal(np.log(3.0), 0.9, person.size)) * cat.DAY_MS
     ).astype(np.int64)
     leaves = rng.random(person.size) < p.churn[person]
-    kept, gone_at = _after_orders(person, t, buys, quiet, leaves, p.n)
-    person, t, buys = person[kept], t[kept], buys[kept]
+    shown = xp.shows(trials, person, t)
+    kept, buys, gone_at = _after_orders(person, t, u_buy, p_buy, quiet, leaves, trials, shown, p.n)
+    person, t, buys, shown = person[kept], t[kept], buys[kept], shown[kept]
     total = person.size
     n_sess = np.bincount(person, minlength=p.n)
     first_idx = np.cumsum(n_sess) - n_sess
@@ -275,6 +295,7 @@ def build_base_sessions(
     dev_rank[rank == 0] = 0
     device = p.device_start[person] + dev_rank
     traffic = _draw_traffic(rng, rank == 0)
+    exp = xp.session_codes(trials, person, device, t, shown, p.n)
 
     n_browse = np.where(
         rng.random(total) < np.where(rank == 0, 0.38, 0.25),
@@ -302,7 +323,7 @@ def build_base_sessions(
     sr = signup_rank[person]
     is_signup = rank == sr
     seglen = np.zeros((total, N_SEGMENTS), dtype=np.int16)
-    seglen[:, SEG_LANDING] = 1
+    seglen[:, SEG_LANDING] = 1 + xp.total_views(exp)
     seglen[:, SEG_BROWSE] = n_browse - 1
     seglen[:, SEG_NEWSLETTER] = 2 * (rank == newsletter_rank[person])
     seglen[:, SEG_SIGNUP] = 2 * (is_signup & ~checkout_signup[person])
@@ -343,6 +364,7 @@ def build_base_sessions(
         ident_slot=ident_slot,
         email_message=np.full(total, -1, dtype=np.int64),
         duration=np.zeros(total, dtype=np.int64),
+        exp=exp,
     )
     sessions.duration = durations(sessions)
     sessions.start = _space_out(sessions.person, sessions.start, sessions.duration)

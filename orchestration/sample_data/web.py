@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from orchestration.sample_data import catalogs as cat
 from orchestration.sample_data import contacts as ct
+from orchestration.sample_data import experiments as xp
 from orchestration.sample_data import journeys as jr
 from orchestration.sample_data.crm import Orders
 from orchestration.sample_data.identity import Identities
@@ -274,6 +275,7 @@ class WebRenderer:
             [f'{{"list_id":"{slug}","category":"{name}"}}' for slug, name in cat.COLLECTIONS]
         )
         self.search_q = strings(list(cat.SEARCH_QUERIES))
+        self.experiment_json = strings(xp.properties_json())
         self.first_names = strings([f for f, _ in cat.FIRST_NAMES])
         self.last_names = strings([x for x, _ in cat.LAST_NAMES])
         self.contact_id_json = jstr(contacts.contact_id, safe=True)
@@ -538,6 +540,10 @@ class WebRenderer:
                      '{"form_id":"contact_form","form_type":"contact"}')
             )  # fmt: skip
 
+        def experiment(i):
+            # on the landing page, with its context, as analytics.js sends a track call
+            return props(take(self.experiment_json, xp.of_offset(self.s.exp[sess[i]], b.off[i])))
+
         def identify(i):
             c = np.maximum(contact[i], 0)
             p = self.contacts.person[c]
@@ -570,6 +576,7 @@ class WebRenderer:
             jr.ORDER: completed,
             jr.SIGNED_UP: signed_up,
             jr.FORM: form,
+            jr.EXPERIMENT: experiment,
         }
         return by_group(k, builders, jr.N_KINDS)
 
