@@ -1,6 +1,7 @@
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'kpi_email_campaigns'}}}) }}
 -- Plausibility (warns, never blocks): a campaign whose clicks opened sessions that led to
--- orders should show attributed revenue. Returns each campaign with such orders but no
+-- orders with revenue should show attributed revenue. Returns each campaign with such
+-- orders but no
 -- revenue in kpi_email_campaigns: a sign that the click-to-session link or the default
 -- attribution model misses the campaign's touches.
 with
@@ -19,19 +20,29 @@ touchpoints as (
 
 sessions as (
 
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('int_sessions') }}
 
 ),
 
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+-- Orders with revenue placed in a session that a campaign's click opened (a refunded or
+-- cancelled order earns nothing to attribute).
 campaign_orders as (
 
     select
         touchpoints.email_campaign_id as campaign_id,
-        count(*) as converting_sessions
+        count(distinct orders.order_id) as orders_with_revenue
     from touchpoints
     inner join sessions
         on touchpoints.touchpoint_id = sessions.session_id
-    where touchpoints.email_campaign_id is not null and sessions.has_order
+    inner join orders
+        on list_contains(sessions.order_ids, orders.order_id)
+    where touchpoints.email_campaign_id is not null and orders.net_revenue > 0
     group by touchpoints.email_campaign_id
 
 )
@@ -39,7 +50,7 @@ campaign_orders as (
 select
     campaigns.campaign_id,
     campaigns.campaign_name,
-    campaign_orders.converting_sessions,
+    campaign_orders.orders_with_revenue,
     campaigns.attributed_revenue
 from campaign_orders
 inner join campaigns
