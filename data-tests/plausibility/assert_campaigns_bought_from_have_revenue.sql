@@ -1,9 +1,8 @@
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'kpi_email_campaigns'}}}) }}
 -- Plausibility (warns, never blocks): a campaign whose clicks opened sessions that led to
 -- orders with revenue should show attributed revenue. Returns each campaign with such
--- orders but no
--- revenue in kpi_email_campaigns: a sign that the click-to-session link or the default
--- attribution model misses the campaign's touches.
+-- orders but no revenue in kpi_email_campaigns: a sign that the click-to-session link or
+-- the default attribution model misses the campaign's touches.
 with
 
 campaigns as (
