@@ -8,6 +8,8 @@ import gzip
 import io
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,10 +95,23 @@ def load(landing: Landing, con: duckdb.DuckDBPyConnection):
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The dbt assets are built from target/manifest.json: parse the project once."""
+    """The dbt assets are built from target/manifest.json: parse the project once. The
+    report's browser test needs headless Chromium: on a Debian machine where the suite may
+    install packages (as root), Debian's `chromium` is installed once; elsewhere that test
+    fails with the one line saying how to get it (tests/test_report.py)."""
     from orchestration.project import prepare_manifest
 
     prepare_manifest()
+    _ensure_chromium()
+
+
+def _ensure_chromium() -> None:
+    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    print("\ninstalling Debian's chromium for the report's browser test (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        subprocess.run(command, env=env, capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
