@@ -92,6 +92,11 @@ class Orders:
         return int(self.session.size)
 
 
+# Per-person spending level (Gamma, mean 1, coefficient of variation 1/sqrt(shape)).
+SPENDING_LEVEL_SHAPE = 4.0
+SPENDING_LEVEL_STREAM = 0x5BE2D
+
+
 def build_orders(
     rng: np.random.Generator,
     s: jr.Sessions,
@@ -132,6 +137,13 @@ def build_orders(
     product = rng.integers(0, prices.size, int(items.sum()))
     qty_first = np.r_[0, np.cumsum(items)[:-1]]
     subtotal = np.add.reduceat(prices[product], qty_first) if n else np.zeros(0, np.int64)
+    # People differ in what they spend per order, not only in how often they buy (the
+    # heterogeneity the Gamma-Gamma model estimates): a spending level per person, mean 1,
+    # from its own stream so that every other draw stays as it was.
+    spending_level = np.random.default_rng([people.n, SPENDING_LEVEL_STREAM]).gamma(
+        SPENDING_LEVEL_SHAPE, 1 / SPENDING_LEVEL_SHAPE, people.n
+    )
+    subtotal = np.maximum(np.rint(subtotal * spending_level[person]).astype(np.int64), 100)
     code = np.where(rng.random(n) < 0.22, rng.integers(0, len(cat.DISCOUNT_CODES), n), -1)
     pct = np.array([10, 15, 20, 10])
     discount = np.where(code >= 0, subtotal * pct[np.maximum(code, 0)] // 100, 0)
