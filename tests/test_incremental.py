@@ -63,54 +63,50 @@ def _reload_day(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
 
 def test_a_message_whose_kept_copy_moves_to_another_day_is_sessionised_again(pipeline, tmp_path):
     incremental = _copy_warehouse(pipeline.settings.warehouse_path, tmp_path / "incremental")
-    first_day = PIPELINE_START + dt.timedelta(days=3)
-    retry_day = PIPELINE_START + dt.timedelta(days=5)
 
     con = duckdb.connect(str(incremental))
-    # A page message that is its device's only message that day, from a device seen on
-    # other days too, the retry's day among them: its latest loaded_at and its number of
-    # messages then stay the same when the kept copy moves.
+    # A message that is its device's only message that day, from a device seen on at least
+    # three days, and a later day of that device for its retry: its latest loaded_at and its
+    # number of messages then stay the same when the kept copy moves.
     message = con.execute(
         """
-        with pages as (
+        with messages as (
             select
                 dt,
                 file,
                 line,
                 record ->> '$.messageId' as message_id,
-                record ->> '$.anonymousId' as anonymous_id
+                record ->> '$.anonymousId' as anonymous_id,
+                count(*) over (partition by record ->> '$.anonymousId', dt) as that_day
             from raw.web_events
-            where dt = ? and record ->> '$.type' = 'page'
+            where record ->> '$.anonymousId' is not null
+        ),
+        devices as (
+            select anonymous_id, list(distinct dt order by dt) as days
+            from messages
+            group by anonymous_id
+            having count(distinct dt) >= 3
         )
-        select dt, file, line, message_id
-        from pages
+        select
+            messages.dt,
+            messages.file,
+            messages.line,
+            messages.message_id,
+            list_filter(devices.days, lambda d: d > messages.dt)[1] as retry_day
+        from messages
+        inner join devices on messages.anonymous_id = devices.anonymous_id
         where
-            (
-                select count(distinct web_events.dt)
-                from raw.web_events as web_events
-                where web_events.record ->> '$.anonymousId' = pages.anonymous_id
-            ) >= 3
-            and (
-                select count(*)
-                from raw.web_events as web_events
-                where
-                    web_events.dt = pages.dt
-                    and web_events.record ->> '$.anonymousId' = pages.anonymous_id
-            ) = 1
-            and exists (
-                select 1
-                from raw.web_events as web_events
-                where
-                    web_events.dt = ?
-                    and web_events.record ->> '$.anonymousId' = pages.anonymous_id
-            )
-        order by message_id
+            messages.that_day = 1
+            and len(list_filter(devices.days, lambda d: d > messages.dt)) > 0
+            and messages.dt > ?
+        order by messages.dt, messages.message_id
         limit 1
         """,
-        [first_day, retry_day],
+        [PIPELINE_START],
     ).fetchone()
     assert message, "the generated landing has a device seen on several days"
-    day, file, line, message_id = message
+    day, file, line, message_id, retry_day = message
+    first_day = day
 
     # The retry, received later, lands in a reload of a later day.
     con.execute(
