@@ -230,10 +230,17 @@ def test_every_dbt_unit_test_passes(pipeline, tmp_path):
 def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_path):
     """MetricFlow checks the semantic models against the built warehouse and computes a
     metric; the totals must equal kpi_daily's."""
+    # MetricFlow reads the profile's default target (it takes no --target): a copy of
+    # profiles.yml whose default is the pipeline's.
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    text = (REPO_ROOT / "profiles.yml").read_text()
+    default = next(line for line in text.splitlines() if line.startswith("  target: "))
+    (profiles / "profiles.yml").write_text(text.replace(default, f"  target: {DBT_TARGET}", 1))
     env = {
         **os.environ,
         "JOURNEY_WAREHOUSE_DIR": str(pipeline.settings.warehouse_dir),
-        "JOURNEY_DBT_TARGET": DBT_TARGET,
+        "DBT_PROFILES_DIR": str(profiles),
     }
     mf = str(Path(dbt_executable()).with_name("mf"))
     validated = subprocess.run(

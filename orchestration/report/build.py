@@ -851,6 +851,12 @@ def email(ctx: Context) -> list[str]:
                         label="Attributed revenue per campaign",
                         width=620,
                         max_label_chars=44,
+                    )
+                    if any(row["attributed_revenue"] for row in recent)
+                    else None,
+                    reason=(
+                        "No order is credited to these campaigns yet: none of their clicks, "
+                        "nor the visits the clicks opened, led to an order with revenue."
                     ),
                 ),
             ),
