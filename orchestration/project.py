@@ -44,7 +44,13 @@ def prepare_manifest() -> Path:
         return dbt_project.manifest_path
 
     dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
-    dbt.cli(["parse", "--quiet"], target_path=Path("target"), raise_on_error=True).wait()
+    # Parsed for the pipeline's target: the semantic manifest names its relations' database
+    # (journey, not dev), which MetricFlow queries.
+    dbt.cli(
+        ["parse", "--quiet", "--target", DBT_TARGET],
+        target_path=Path("target"),
+        raise_on_error=True,
+    ).wait()
     return dbt_project.manifest_path
 
 
