@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import pickle
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from filelock import FileLock
 
 from orchestration.ingestion.loader import ensure_raw_schema, landing_days, load_partition
 from orchestration.ingestion.specs import spec_for
@@ -114,10 +116,14 @@ def _ensure_chromium() -> None:
         subprocess.run(command, env=env, capture_output=True, check=False)
 
 
-@pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
-    """One in-process run of the whole pipeline over every day of a generated landing."""
-    root = tmp_path_factory.mktemp("pipeline")
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject.toml): one worker per core, at most four. Each worker runs
+    DuckDB and dbt with every core, so more workers than cores only add contention."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _build_pipeline(root: Path) -> PipelineRun:
+    """Generates the landing folder and runs the whole pipeline over every day of it."""
     manifest = generate_landing(
         root / "landing",
         customers=PIPELINE_CUSTOMERS,
@@ -125,23 +131,74 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
         start=PIPELINE_START,
         seed=PIPELINE_SEED,
     )
-    settings = Settings(
+    settings = _pipeline_settings(root)
+    days = landing_days(settings.landing_dir)
+    outcome = run_pipeline(settings, days[0], days[-1], instance=dg.DagsterInstance.ephemeral())
+    return PipelineRun(settings, manifest, outcome)
+
+
+def _pipeline_settings(root: Path) -> Settings:
+    return Settings(
         landing_dir=root / "landing", warehouse_dir=root / "warehouse", reporting_tz="UTC"
     )
-    names = ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR", KEY_FILE_ENV)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[PipelineRun]:
+    """One run of the whole pipeline over every day of a generated landing, shared by every
+    test (read-only: a test that writes works on `pipeline.copy(...)`).
+
+    Under pytest-xdist the first worker that needs it builds it; the others wait for that
+    build (a file lock beside the workers' temporary folders) and read the same files."""
+    shared = worker_id != "master"
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if shared else base) / "pipeline"
+    names = ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR", "JOURNEY_REPORTING_TZ", KEY_FILE_ENV)
     saved = {k: os.environ.get(k) for k in names}
-    settings.export()
     # One erasure key for every warehouse built from this landing folder, so that their
     # pseudonyms, and hence their marts, can be compared.
     os.environ[KEY_FILE_ENV] = str(root / "erasure_key")
-    instance = dg.DagsterInstance.ephemeral()
+    _pipeline_settings(root).export()
+    built = root / "pipeline.pickle"
     try:
-        days = landing_days(settings.landing_dir)
-        outcome = run_pipeline(settings, days[0], days[-1], instance=instance)
-        yield PipelineRun(settings, manifest, outcome, instance)
+        with FileLock(str(root) + ".lock"):
+            if not built.exists():
+                root.mkdir(parents=True, exist_ok=True)
+                built.write_bytes(pickle.dumps(_build_pipeline(root)))
+        yield pickle.loads(built.read_bytes())
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+# Modules whose module-scoped fixtures are expensive (a run of their own, Superset, a
+# generated landing): their tests stay on one xdist worker, so the fixture is built once.
+ONE_WORKER_MODULES = ("test_privacy", "test_report", "test_superset", "test_sample_data")
+# The longest tests, started first so that the short ones fill the other workers around
+# them (xdist hands out tests in collection order): the day-by-day runs with killed runs,
+# the erasure runs, the SQL linter and Superset.
+LONG_FIRST = (
+    "test_operations.py::test_daily_runs",
+    "test_privacy.py::",
+    "test_code_quality.py::test_the_code_passes_its_linter[sqlfluff]",
+    "test_superset.py::",
+    "test_dev_target.py::",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        if module in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(LONG_FIRST) if f"/{prefix}" in "/" + item.nodeid),
+            len(LONG_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: the order within a rank is the collection order

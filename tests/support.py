@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
 from orchestration.runner import RunOutcome
@@ -31,10 +31,20 @@ class PipelineRun:
     settings: Settings
     manifest: dict
     outcome: RunOutcome
-    instance: dg.DagsterInstance
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.settings.warehouse_path), read_only=True)
+
+    def copy(self, warehouse_dir: Path) -> PipelineRun:
+        """The same run with a copy of its warehouse folder (journey.duckdb and published/),
+        for a test that writes: the shared warehouse stays read-only, so tests running in
+        other processes at the same time can read it."""
+        shutil.copytree(
+            self.settings.warehouse_dir,
+            warehouse_dir,
+            ignore=shutil.ignore_patterns("logs", ".dagster", "*.lock", "*.wal"),
+        )
+        return replace(self, settings=replace(self.settings, warehouse_dir=warehouse_dir))
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict:

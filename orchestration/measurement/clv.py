@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
-from scipy import optimize, special
 
 #: Forecast horizon of `expected_purchases_12m`, in days.
 HORIZON_DAYS = 365
@@ -184,6 +183,21 @@ class GammaGammaFit:
 # --------------------------------------------------------------------------- BG/NBD
 
 
+def _scipy_special():
+    """scipy.special and scipy.optimize, imported on first use: importing them takes a
+    second or more, and every `journey` command imports the definitions that import this
+    module."""
+    from scipy import special
+
+    return special
+
+
+def _scipy_optimize():
+    from scipy import optimize
+
+    return optimize
+
+
 def bg_nbd_log_likelihood(
     parameters: BgNbdParameters,
     frequency: np.ndarray,
@@ -204,12 +218,12 @@ def bg_nbd_log_likelihood(
     """
     r, alpha, a, b = parameters.r, parameters.alpha, parameters.a, parameters.b
     x, t_x, big_t = _as_float(frequency), _as_float(recency), _as_float(tenure)
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a1 = _scipy_special().gammaln(r + x) - _scipy_special().gammaln(r) + r * np.log(alpha)
     a2 = (
-        special.gammaln(a + b)
-        + special.gammaln(b + x)
-        - special.gammaln(b)
-        - special.gammaln(a + b + x)
+        _scipy_special().gammaln(a + b)
+        + _scipy_special().gammaln(b + x)
+        - _scipy_special().gammaln(b)
+        - _scipy_special().gammaln(a + b + x)
     )
     a3 = -(r + x) * np.log(alpha + big_t)
     repeat = x > 0
@@ -229,7 +243,7 @@ def bg_nbd_probability_alive(
     (Fader, Hardie & Lee 2008). Exactly 1 for x = 0: under BG/NBD a customer
     can only drop out right after a repeat purchase."""
     log_odds_dead = _log_odds_dead(parameters, frequency, recency, tenure)
-    return special.expit(-log_odds_dead)
+    return _scipy_special().expit(-log_odds_dead)
 
 
 def bg_nbd_expected_purchases(
@@ -251,7 +265,7 @@ def bg_nbd_expected_purchases(
     x, big_t = _as_float(frequency), _as_float(tenure)
     t = float(horizon)
     z = t / (alpha + big_t + t)
-    hypergeometric = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    hypergeometric = _scipy_special().hyp2f1(r + x, b + x, a + b + x - 1, z)
     bracket = 1 - np.power((alpha + big_t) / (alpha + big_t + t), r + x) * hypergeometric
     expected_if_alive = (a + b + x - 1) / (a - 1) * bracket
     return expected_if_alive * bg_nbd_probability_alive(parameters, frequency, recency, tenure)
@@ -304,9 +318,9 @@ def gamma_gamma_log_likelihood(
     x, z = _as_float(frequency), _as_float(monetary_value)
     px = p * x
     return (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
+        _scipy_special().gammaln(px + q)
+        - _scipy_special().gammaln(px)
+        - _scipy_special().gammaln(q)
         + q * np.log(gamma)
         + (px - 1) * np.log(z)
         + px * np.log(x)
@@ -996,8 +1010,8 @@ def _maximise(
         raise FitError("the log-likelihood is not finite at the starting point")
     width = math.log(SEARCH_RANGE_FACTOR)
     bounds = [(float(s) - width, float(s) + width) for s in start]
-    coarse = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds)
-    polished = optimize.minimize(
+    coarse = _scipy_optimize().minimize(objective, start, method="L-BFGS-B", bounds=bounds)
+    polished = _scipy_optimize().minimize(
         objective,
         coarse.x,
         method="Nelder-Mead",

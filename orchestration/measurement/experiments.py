@@ -36,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import duckdb
-from scipy import stats
 
 MEASUREMENT_SCHEMA = "measurement"
 STATISTICS_TABLE = "experiment_statistics"
@@ -95,6 +94,14 @@ class VariationStatistics:
         )
 
 
+def _stats():
+    """scipy.stats, imported on first use: importing it takes a second or more, and every
+    `journey` command imports the definitions, which import this module."""
+    from scipy import stats
+
+    return stats
+
+
 def difference_interval(
     converted: int,
     exposed: int,
@@ -110,7 +117,7 @@ def difference_interval(
     standard_error = math.sqrt(
         rate * (1 - rate) / exposed + control_rate * (1 - control_rate) / control_exposed
     )
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(_stats().norm.ppf(0.5 + level / 2))
     difference = rate - control_rate
     return difference - z * standard_error, difference + z * standard_error
 
@@ -126,7 +133,7 @@ def two_proportion_z_test(
         return None
     standard_error = math.sqrt(pooled * (1 - pooled) * (1 / exposed + 1 / control_exposed))
     z = (converted / exposed - control_converted / control_exposed) / standard_error
-    return float(2 * stats.norm.sf(abs(z)))
+    return float(2 * _stats().norm.sf(abs(z)))
 
 
 def welch_t_test(
@@ -148,7 +155,7 @@ def welch_t_test(
     degrees_of_freedom = (share + control_share) ** 2 / (
         share**2 / (exposed - 1) + control_share**2 / (control_exposed - 1)
     )
-    return float(2 * stats.t.sf(abs(t), degrees_of_freedom))
+    return float(2 * _stats().t.sf(abs(t), degrees_of_freedom))
 
 
 def sample_ratio_mismatch(exposed: Sequence[int]) -> float | None:
@@ -158,7 +165,7 @@ def sample_ratio_mismatch(exposed: Sequence[int]) -> float | None:
         return None
     expected = total / len(exposed)
     statistic = sum((count - expected) ** 2 / expected for count in exposed)
-    return float(stats.chi2.sf(statistic, len(exposed) - 1))
+    return float(_stats().chi2.sf(statistic, len(exposed) - 1))
 
 
 def experiment_statistics(variations: Iterable[Variation]) -> list[VariationStatistics]:
