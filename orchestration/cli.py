@@ -307,6 +307,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0 if stopping else 1
 
 
+def cmd_superset(args: argparse.Namespace) -> int:
+    """Apache Superset with the dashboards of superset/bundle/ over the published copy, in
+    its own environment (orchestration/superset.py); Ctrl-C or SIGTERM stops it."""
+    from orchestration.superset import serve
+
+    return serve(_settings(), port=args.port)
+
+
 def _stop_process_group(children: list[subprocess.Popen], grace_seconds: float = 15) -> None:
     """SIGTERM to every process of this group but this one, then SIGKILL to what is left."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -382,6 +390,14 @@ def build_parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("ui", help="start the Dagster web UI on 127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=cmd_ui)
+
+    superset = commands.add_parser(
+        "superset",
+        help="start Apache Superset on 127.0.0.1 with the dashboards over published/bi.duckdb "
+        "(installs its own environment on first use)",
+    )
+    superset.add_argument("--port", type=int, default=8088, help="port on 127.0.0.1 (8088)")
+    superset.set_defaults(handler=cmd_superset)
     return parser
 
 

@@ -174,31 +174,23 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterat
                 os.environ[key] = value
 
 
-# Modules whose module-scoped fixtures are expensive (a run of their own, Superset, a
-# generated landing): their tests stay on one xdist worker, so the fixture is built once.
-ONE_WORKER_MODULES = ("test_privacy", "test_report", "test_superset", "test_sample_data")
-# The longest tests, started first so that the short ones fill the other workers around
-# them (xdist hands out tests in collection order): the day-by-day runs with killed runs,
-# the erasure runs, the SQL linter and Superset.
+# xdist hands out whole test files (`--dist loadfile`, pyproject.toml): a module's
+# fixtures (a run of its own, Superset, a generated landing) are built once, on one worker.
+# The longest files go first, so that the short ones fill the other workers around them:
+# the day-by-day runs with killed runs, the erasure runs, the SQL linter, Superset.
 LONG_FIRST = (
-    "test_operations.py::test_daily_runs",
-    "test_privacy.py::",
-    "test_code_quality.py::test_the_code_passes_its_linter[sqlfluff]",
-    "test_superset.py::",
-    "test_dev_target.py::",
+    "test_operations.py",
+    "test_privacy.py",
+    "test_code_quality.py",
+    "test_superset.py",
+    "test_dev_target.py",
+    "test_pipeline.py",
 )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        module = item.path.stem
-        if module in ONE_WORKER_MODULES:
-            item.add_marker(pytest.mark.xdist_group(module))
-
     def rank(item: pytest.Item) -> int:
-        return next(
-            (i for i, prefix in enumerate(LONG_FIRST) if f"/{prefix}" in "/" + item.nodeid),
-            len(LONG_FIRST),
-        )
+        name = item.path.name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
 
-    items.sort(key=rank)  # stable: the order within a rank is the collection order
+    items.sort(key=rank)  # stable: the order within a file is the collection order
