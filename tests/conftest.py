@@ -11,6 +11,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,22 @@ def load(landing: Landing, con: duckdb.DuckDBPyConnection):
         return load_partition(con, landing.root, spec_for(source, entity), day)
 
     return _load
+
+
+SESSION_STARTED = time.time()
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Names the screenshot folders this run wrote (the browser tests': CI keeps them as
+    artefacts), on the controller, where xdist workers' own prints do not reach."""
+    written = sorted(
+        folder
+        for folder in (ARTIFACTS.iterdir() if ARTIFACTS.is_dir() else [])
+        if folder.is_dir() and any(f.stat().st_mtime >= SESSION_STARTED for f in folder.iterdir())
+    )
+    for folder in written:
+        terminalreporter.write_line(f"screenshots: {folder}")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -1,12 +1,16 @@
-"""Lint gates that block CI: ruff for Python, SQLFluff (duckdb dialect) for the dbt SQL."""
+"""Lint gates that block CI: ruff for Python, SQLFluff (duckdb dialect) for the dbt SQL, and
+the dbt project's structure rules of docs/style.md (documented expression macros, one YAML
+file per model, the layers models read)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from orchestration.project import REPO_ROOT
 
@@ -67,3 +71,110 @@ def test_the_readme_layout_names_every_folder_of_the_project_and_the_package():
     named = {path for path in layout if path.endswith("/")}
     named |= {path.split("/")[0] + "/" for path in layout}
     assert sorted((top | package) - named) == []
+
+
+# docs/style.md, "Macros", "YAML" and "Layers": the rules below hold for the whole tree.
+
+MACRO_DEFINITION = re.compile(r"\{%-?\s*(macro|test)\s+(\w+)\s*\((.*?)\)\s*-?%\}", re.S)
+JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+CALLS_REF_OR_SOURCE = re.compile(r"\b(ref|source)\s*\(")
+REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
+DISPATCHED_IMPLEMENTATION = re.compile(r"^(default|duckdb)__")
+
+
+def _macros() -> dict[str, tuple[Path, list[str]]]:
+    """Every macro (and generic test, named test_<name> as dbt does) of macros/: its file
+    and its parameters."""
+    found = {}
+    for path in sorted((REPO_ROOT / "macros").rglob("*.sql")):
+        text = JINJA_COMMENT.sub("", path.read_text())
+        for kind, name, parameters in MACRO_DEFINITION.findall(text):
+            names = [p.split("=")[0].strip() for p in parameters.split(",") if p.strip()]
+            found[f"test_{name}" if kind == "test" else name] = (path, names)
+    return found
+
+
+def _documented_macros() -> dict[str, dict]:
+    documented = {}
+    for path in sorted((REPO_ROOT / "macros").rglob("*.yml")):
+        for entry in (yaml.safe_load(path.read_text()) or {}).get("macros", []):
+            documented[entry["name"]] = entry
+    return documented
+
+
+def test_every_macro_is_documented_with_its_arguments():
+    documented = _documented_macros()
+    macros = _macros()
+    problems = [f"{name}: not in a macros YAML" for name in macros if name not in documented]
+    problems += [f"{name}: documented but not defined" for name in documented if name not in macros]
+    for name, (_, parameters) in macros.items():
+        entry = documented.get(name)
+        if entry is None:
+            continue
+        if not str(entry.get("description", "")).strip():
+            problems.append(f"{name}: no description")
+        listed = [argument["name"] for argument in entry.get("arguments", [])]
+        # A dispatched implementation (default__x) may leave its arguments to x's entry.
+        if listed != parameters and not (DISPATCHED_IMPLEMENTATION.match(name) and not listed):
+            problems.append(f"{name}: arguments {listed} in the YAML, {parameters} in the macro")
+    assert problems == []
+
+
+def test_no_macro_reads_a_model_or_a_source():
+    """Macros compute expressions; which relations a query reads is visible in the model."""
+    offenders = []
+    for path in sorted((REPO_ROOT / "macros").rglob("*.sql")):
+        code = JINJA_CODE.findall(JINJA_COMMENT.sub("", path.read_text()))
+        if any(CALLS_REF_OR_SOURCE.search(block) for block in code):
+            offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []
+
+
+def _model_files() -> dict[str, Path]:
+    return {path.stem: path for path in sorted((REPO_ROOT / "models").rglob("*.sql"))}
+
+
+def test_every_model_has_its_own_yaml_file():
+    """`models/<folder>/<model>.sql` is described by `models/<folder>/<model>.yml`, which
+    describes that model only."""
+    models = _model_files()
+    described: dict[str, list[str]] = {}
+    for path in sorted((REPO_ROOT / "models").rglob("*.yml")):
+        for entry in (yaml.safe_load(path.read_text()) or {}).get("models", []) or []:
+            described.setdefault(entry["name"], []).append(str(path.relative_to(REPO_ROOT)))
+    problems = []
+    for name, sql in models.items():
+        own = str(sql.with_suffix(".yml").relative_to(REPO_ROOT))
+        if described.get(name) != [own]:
+            problems.append(f"{name}: described in {described.get(name, [])}, not (only) {own}")
+    problems += [f"{name}: YAML without a model" for name in described if name not in models]
+    assert problems == []
+
+
+# (reader layer, parent layer or name prefix) pairs docs/style.md rules out.
+FORBIDDEN_EDGES = (
+    ("marts", "staging"),
+    ("intermediate", "marts"),
+    ("fct_", "kpi_"),
+    ("dim_", "kpi_"),
+)
+
+
+def test_models_read_the_layers_the_style_guide_allows():
+    """Marts read intermediate models, seeds and the Python models' sources, never staging;
+    intermediate models never read marts; a fact or dimension never reads a KPI mart."""
+    models = _model_files()
+    layer = {name: path.relative_to(REPO_ROOT / "models").parts[0] for name, path in models.items()}
+    problems = []
+    for name, path in models.items():
+        for parent in REF.findall(path.read_text()):
+            if parent not in layer:  # a seed
+                continue
+            for reader, read in FORBIDDEN_EDGES:
+                if reader in (layer[name], name[: len(reader)]) and read in (
+                    layer[parent],
+                    parent[: len(read)],
+                ):
+                    problems.append(f"{layer[name]}/{name} reads {layer[parent]}/{parent}")
+    assert problems == []

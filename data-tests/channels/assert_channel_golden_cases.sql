@@ -1,13 +1,29 @@
 {{ config(meta={'dagster': {'ref': {'name': 'channel_rules'}}}) }}
--- Every row of the golden fixture goes through derive_traffic_source, then classify_channel,
--- exactly as web sessions do. Returns the cases whose derived source, medium, campaign,
--- click id type or channel differ from the expected ones: any row fails the test.
+-- Every row of the golden fixture goes through the channel rules exactly as web sessions do:
+-- its referrer through int_web_referrers (the host and its search engine), the traffic
+-- source macros (as int_session_traffic_sources), then the channel of int_traffic_source_channels
+-- (which classifies the golden cases' expected sources along with the sessions'). Returns
+-- the cases whose derived source, medium, campaign, click id type or channel differ from the
+-- expected ones: any row fails the test.
 -- The fixture's own site is example-shop.com whatever the project's own_site_hosts var says.
+{%- set own_site_hosts = ['www.example-shop.com', 'example-shop.com'] %}
 with
 
 channel_golden_cases as (
 
     select * from {{ ref('channel_golden_cases') }}
+
+),
+
+int_web_referrers as (
+
+    select * from {{ ref('int_web_referrers') }}
+
+),
+
+int_traffic_source_channels as (
+
+    select * from {{ ref('int_traffic_source_channels') }}
 
 ),
 
@@ -32,18 +48,50 @@ first_messages as (
 
 ),
 
+referred as (
+
+    select
+        first_messages.*,
+        case
+            when {{ is_external_host('int_web_referrers.referrer_host', own_site_hosts) }}
+                then int_web_referrers.referrer_host
+        end as referrer_host,
+        case
+            when {{ is_external_host('int_web_referrers.referrer_host', own_site_hosts) }}
+                then int_web_referrers.search_engine
+        end as search_engine
+    from first_messages
+    left join int_web_referrers
+        on first_messages.page_referrer = int_web_referrers.referrer_url
+
+),
+
 traffic_sources as (
 
-    {{ derive_traffic_source(
-        'first_messages',
-        own_site_hosts=['www.example-shop.com', 'example-shop.com'],
-    ) }}
+    select
+        case_id,
+        {{ traffic_source() }} as source,  -- noqa: RF04
+        {{ traffic_medium() }} as medium,
+        {{ traffic_campaign() }} as campaign,
+        {{ click_id_type() }} as click_id_type
+    from referred
 
 ),
 
 channels as (
 
-    {{ classify_channel('traffic_sources') }}
+    select
+        traffic_sources.*,
+        int_traffic_source_channels.channel
+    from traffic_sources
+    left join int_traffic_source_channels
+        on
+            {{ channel_match_value('traffic_sources.source') }}
+            = int_traffic_source_channels.source
+            and {{ channel_match_value('traffic_sources.medium') }}
+            = int_traffic_source_channels.medium
+            and {{ channel_match_value('traffic_sources.campaign') }}
+            = int_traffic_source_channels.campaign
 
 ),
 

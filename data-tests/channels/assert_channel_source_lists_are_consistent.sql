@@ -1,10 +1,11 @@
 {{ config(meta={'dagster': {'ref': {'name': 'channel_source_categories'}}}) }}
--- The source lists match what the macros compare them with: sources and domains lower-case
--- and trimmed (classify_channel lower-cases the source before the lookup, and referrer hosts
--- are lower-cased without www.), every search engine's name a search source (so its organic
--- traffic is Organic Search), every search_engines row the most specific match of its
--- example host, `.*` only where subdomains are matched, and no category row that a broader
--- row of the same category already covers. Returns one row per problem.
+-- The source lists match what the channel models compare them with: sources and domains
+-- lower-case and trimmed (int_traffic_source_channels lower-cases the source before the
+-- lookup, and int_web_referrers lower-cases referrer hosts without www.), every search
+-- engine's name a search source (so its organic traffic is Organic Search), every
+-- search_engines row the most specific match of its example host, `.*` only where
+-- subdomains are matched, and no category row that a broader row of the same category
+-- already covers. Returns one row per problem.
 with
 
 channel_source_categories as (
@@ -16,6 +17,12 @@ channel_source_categories as (
 search_engines as (
 
     select * from {{ ref('search_engines') }}
+
+),
+
+int_web_referrers as (
+
+    select * from {{ ref('int_web_referrers') }}
 
 ),
 
@@ -80,33 +87,18 @@ search_engines_not_search_sources as (
 
 ),
 
-example_hosts as (
-
-    select
-        domain,
-        example_host,
-        {{ url_host_without_www("'https://' || example_host || '/'") }} as referrer_host
-    from search_engines
-
-),
-
-resolved_example_hosts as (
-
-    {{ search_engine_of_hosts('example_hosts', 'referrer_host') }}
-
-),
-
+-- int_web_referrers resolves every row's example host (as the referrer https://<host>/).
 rows_missing_their_example as (
 
     select
-        example_hosts.domain as subject,
-        'the example host ' || example_hosts.example_host || ' is decided by '
-        || coalesce(resolved_example_hosts.search_engine__domain, 'no row')
+        search_engines.domain as subject,
+        'the example host ' || search_engines.example_host || ' is decided by '
+        || coalesce(int_web_referrers.search_engine_domain, 'no row')
         || ', not by this row' as problem
-    from example_hosts
-    left join resolved_example_hosts
-        on example_hosts.referrer_host = resolved_example_hosts.search_engine__host
-    where resolved_example_hosts.search_engine__domain is distinct from example_hosts.domain
+    from search_engines
+    left join int_web_referrers
+        on 'https://' || search_engines.example_host || '/' = int_web_referrers.referrer_url
+    where int_web_referrers.search_engine_domain is distinct from search_engines.domain
 
 ),
 

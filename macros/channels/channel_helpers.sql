@@ -1,4 +1,5 @@
-{#- Helpers of the channel macros (derive_traffic_source, classify_channel). -#}
+{#- Expressions of the channel models (int_web_referrers, int_session_traffic_sources,
+    int_traffic_source_channels) and of the channel data tests. -#}
 
 {#- The host of an absolute URL, lower-cased, without a leading `www.`, user info or port;
     null for a null, relative or malformed URL. `android-app://com.example.app/...` gives
@@ -75,4 +76,12 @@
         case when {{ domain }} like '%.*' then left({{ domain }}, -2) else {{ domain }} end
     {%- endset -%}
     ({{ name }} = {{ parent }} or right({{ name }}, length({{ parent }}) + 1) = '.' || {{ parent }})
+{%- endmacro %}
+
+
+{#- A source, medium or campaign as the channel rules match it: trimmed, lower-cased, and
+    '(not set)' when absent (null, empty or blank), as in GA4. int_traffic_source_channels
+    holds one row per distinct triple of these values. -#}
+{% macro channel_match_value(expression) -%}
+    coalesce(lower({{ trim_to_null(expression) }}), '(not set)')
 {%- endmacro %}

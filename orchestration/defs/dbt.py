@@ -6,7 +6,8 @@ Three groups of dbt assets:
   tables: a run passes its partition window to dbt as the vars `window_start` and
   `window_end` (half-open, `[start, end)`). The base models re-parse those landing days
   plus any day whose raw rows changed since they last ran; the sessions recompute the
-  devices whose messages changed (macros/incremental);
+  devices whose messages changed (the views int_web_devices_to_recompute and
+  int_web_devices_to_reaggregate);
 - everything else, unpartitioned: rebuilt from those on every run, except
 - the marts downstream of the Python models: the Python assets (Markov attribution, CLV)
   read dbt models and write the schema `measurement`, which dbt declares as sources; the

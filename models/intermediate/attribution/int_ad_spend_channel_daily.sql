@@ -1,19 +1,8 @@
 with
 
-spend as (
+int_ad_spend_channels as (
 
-    select * from {{ ref('stg_ads__spend') }}
-
-),
-
-spend_channels as (
-
-    {{ classify_channel(
-        'spend',
-        source='utm_source',
-        medium='utm_medium',
-        campaign='utm_campaign',
-    ) }}
+    select * from {{ ref('int_ad_spend_channels') }}
 
 ),
 
@@ -25,7 +14,7 @@ final as (
         cast(sum(spend) as decimal(18, 2)) as ad_spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks
-    from spend_channels
+    from int_ad_spend_channels
     group by spend_date, channel
 
 )

@@ -30,6 +30,12 @@ touchpoints as (
 
 ),
 
+contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+
+),
+
 people as (
 
     select
@@ -80,7 +86,7 @@ people as (
 
 ),
 
-final as (
+people_ranked as (
 
     select
         customer_id,
@@ -98,6 +104,25 @@ final as (
             partition by customer_id
             order by identity_rank, surviving_crm_contact_id nulls last
         ) = 1
+
+),
+
+-- The surviving CRM contact's own attributes, for the person's dimension.
+final as (
+
+    select
+        people_ranked.customer_id,
+        people_ranked.surviving_crm_contact_id,
+        people_ranked.unresolved_email,
+        people_ranked.identity_type,
+        contacts.crm_contact_id,
+        contacts.email as contact_email,
+        contacts.country,
+        contacts.is_marketing_opt_in,
+        contacts.created_at as contact_created_at
+    from people_ranked
+    left join contacts
+        on people_ranked.surviving_crm_contact_id = contacts.crm_contact_id
 
 )
 

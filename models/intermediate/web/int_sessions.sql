@@ -1,5 +1,6 @@
 -- A table on top of the incremental int_sessions_aggregated: the traffic source and the
--- channel come from seeds an analyst edits, so they are derived again on every run.
+-- channel come from seeds an analyst edits (int_session_traffic_sources,
+-- int_traffic_source_channels), so they are derived again on every run.
 with
 
 int_sessions_aggregated as (
@@ -8,48 +9,51 @@ int_sessions_aggregated as (
 
 ),
 
-traffic_sources as (
+int_session_traffic_sources as (
 
-    {{ derive_traffic_source(
-        'int_sessions_aggregated',
-        utm_source='landing_utm_source',
-        utm_medium='landing_utm_medium',
-        utm_campaign='landing_utm_campaign',
-        page_url='landing_page_url',
-        referrer_url='landing_referrer',
-    ) }}
+    select * from {{ ref('int_session_traffic_sources') }}
 
 ),
 
-channels as (
+int_traffic_source_channels as (
 
-    {{ classify_channel('traffic_sources') }}
+    select * from {{ ref('int_traffic_source_channels') }}
 
 ),
 
 final as (
 
     select
-        session_id,
-        device_key,
-        anonymous_id,
-        identified_user_id,
-        user_ids,
-        started_at,
-        ended_at,
-        page_views,
-        events_count,
-        has_order,
-        order_ids,
-        landing_path,
-        landing_page_url,
-        landing_referrer,
-        source,
-        medium,
-        campaign,
-        click_id_type,
-        channel
-    from channels
+        int_sessions_aggregated.session_id,
+        int_sessions_aggregated.device_key,
+        int_sessions_aggregated.anonymous_id,
+        int_sessions_aggregated.identified_user_id,
+        int_sessions_aggregated.user_ids,
+        int_sessions_aggregated.started_at,
+        int_sessions_aggregated.ended_at,
+        int_sessions_aggregated.page_views,
+        int_sessions_aggregated.events_count,
+        int_sessions_aggregated.has_order,
+        int_sessions_aggregated.order_ids,
+        int_sessions_aggregated.landing_path,
+        int_sessions_aggregated.landing_page_url,
+        int_sessions_aggregated.landing_referrer,
+        int_session_traffic_sources.source,
+        int_session_traffic_sources.medium,
+        int_session_traffic_sources.campaign,
+        int_session_traffic_sources.click_id_type,
+        int_traffic_source_channels.channel
+    from int_sessions_aggregated
+    left join int_session_traffic_sources
+        on int_sessions_aggregated.session_id = int_session_traffic_sources.session_id
+    left join int_traffic_source_channels
+        on
+            {{ channel_match_value('int_session_traffic_sources.source') }}
+            = int_traffic_source_channels.source
+            and {{ channel_match_value('int_session_traffic_sources.medium') }}
+            = int_traffic_source_channels.medium
+            and {{ channel_match_value('int_session_traffic_sources.campaign') }}
+            = int_traffic_source_channels.campaign
 
 )
 

@@ -1,15 +1,13 @@
+-- depends_on: {{ ref('int_web_devices_to_reaggregate') }}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_keys_to_recompute(
-            ref('int_web_events_sessionized'),
-            'device_key',
-            row_fingerprint=sessionized_message_fingerprint(),
-            model_rows_count='sum(events_count)',
-            model_fingerprint='sum(messages_fingerprint)',
-        ) }}"
+        pre_hook="{% if is_incremental() %}
+            delete from {{ this }}
+            where device_key in (select device_key from {{ ref('int_web_devices_to_reaggregate') }})
+            {% endif %}"
     )
 }}
 
@@ -22,12 +20,22 @@ int_web_events_sessionized as (
 ),
 
 -- An incremental run aggregates the devices this table does not hold: new ones, and those
--- the pre-hook removed because their sessionised messages changed (keys_to_recompute).
+-- the pre-hook removed because their sessionised messages changed
+-- (int_web_devices_to_reaggregate).
 devices_to_aggregate as (
 
     select int_web_events_sessionized.*
     from int_web_events_sessionized
-    {{ where_key_not_in_this('int_web_events_sessionized', 'device_key') }}
+    {%- if is_incremental() %}
+        where
+            not exists (
+                select 1
+                from {{ this }} as already_built
+                where
+                    already_built.device_key
+                    is not distinct from int_web_events_sessionized.device_key
+            )
+    {%- endif %}
 
 ),
 

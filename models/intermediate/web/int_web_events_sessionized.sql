@@ -1,14 +1,13 @@
+-- depends_on: {{ ref('int_web_devices_to_recompute') }}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_keys_to_recompute(
-            web_session_messages_by_device(),
-            'device_key',
-            row_fingerprint=web_session_message_fingerprint(),
-            lookback_days=var('web_late_data_lookback_days'),
-        ) }}"
+        pre_hook="{% if is_incremental() %}
+            delete from {{ this }}
+            where device_key in (select device_key from {{ ref('int_web_devices_to_recompute') }})
+            {% endif %}"
     )
 }}
 
@@ -66,18 +65,25 @@ human_messages as (
 ),
 
 -- An incremental run sessionises the devices this table does not hold: new ones, and those
--- the pre-hook removed because their messages changed (keys_to_recompute). All of a
--- device's messages are read again, so its sessions come out as in a full build.
+-- the pre-hook removed because their messages changed (int_web_devices_to_recompute). All
+-- of a device's messages are read again, so its sessions come out as in a full build.
 devices_to_sessionize as (
 
     select human_messages.*
     from human_messages
-    {{ where_key_not_in_this('human_messages', 'device_key') }}
+    {%- if is_incremental() %}
+        where
+            not exists (
+                select 1
+                from {{ this }} as already_built
+                where already_built.device_key is not distinct from human_messages.device_key
+            )
+    {%- endif %}
 
 ),
 
 -- The campaign a message carries, as one comparable value: null without UTM parameters,
--- else source and medium lower-cased (as derive_traffic_source reports them) and the
+-- else source and medium lower-cased (as traffic sources report them) and the
 -- campaign as given, the parts kept apart by a unit separator (so never an empty string).
 -- Every window below has the same partition and order: a device's messages by time.
 campaign_keyed as (

@@ -6,12 +6,6 @@ customers as (
 
 ),
 
-contacts as (
-
-    select * from {{ ref('stg_crm__contacts') }}
-
-),
-
 touchpoints as (
 
     select * from {{ ref('int_touchpoints_unioned') }}
@@ -221,13 +215,13 @@ final as (
 
     select
         customers.customer_id,
-        contacts.crm_contact_id,
+        customers.crm_contact_id,
         customers.identity_type <> 'anonymous_device' as is_identified,
         customers.identity_type,
-        sha256(coalesce(contacts.email, customers.unresolved_email)) as email_sha256,
-        contacts.country,
-        contacts.is_marketing_opt_in as marketing_opt_in,
-        least(first_touch.first_touch_at, contacts.created_at) as first_seen_at,
+        sha256(coalesce(customers.contact_email, customers.unresolved_email)) as email_sha256,
+        customers.country,
+        customers.is_marketing_opt_in as marketing_opt_in,
+        least(first_touch.first_touch_at, customers.contact_created_at) as first_seen_at,
         first_engagement.acquisition_channel,
         order_summary.first_order_at,
         order_summary.last_order_at,
@@ -242,8 +236,6 @@ final as (
         rfm_segmented.rfm_segment,
         coalesce(lifecycle.lifecycle_segment, 'prospect') as lifecycle_segment
     from customers
-    left join contacts
-        on customers.surviving_crm_contact_id = contacts.crm_contact_id
     left join first_touch
         on customers.customer_id = first_touch.customer_id
     left join first_engagement

@@ -2,7 +2,7 @@ with
 
 spend as (
 
-    select * from {{ ref('stg_ads__spend') }}
+    select * from {{ ref('int_ad_spend_channels') }}
 
 ),
 
@@ -30,17 +30,6 @@ attribution as (
 
 ),
 
-spend_channels as (
-
-    {{ classify_channel(
-        'spend',
-        source='utm_source',
-        medium='utm_medium',
-        campaign='utm_campaign',
-    ) }}
-
-),
-
 -- One row per campaign of the ad spend files, named and classified as its latest spend row.
 campaigns as (
 
@@ -49,7 +38,7 @@ campaigns as (
         campaign_id,
         arg_max(campaign_name, spend_date) as campaign_name,
         arg_max(channel, spend_date) as channel
-    from spend_channels
+    from spend
     group by ad_platform, campaign_id
 
 ),

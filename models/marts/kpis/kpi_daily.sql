@@ -18,9 +18,9 @@ orders as (
 
 ),
 
-spend as (
+ad_spend_channel_daily as (
 
-    select * from {{ ref('stg_ads__spend') }}
+    select * from {{ ref('int_ad_spend_channel_daily') }}
 
 ),
 
@@ -84,8 +84,8 @@ spend_daily as (
 
     select
         spend_date as reporting_date,
-        sum(spend) as ad_spend
-    from spend
+        sum(ad_spend) as ad_spend
+    from ad_spend_channel_daily
     group by spend_date
 
 ),

@@ -2,7 +2,7 @@ with
 
 tickets as (
 
-    select * from {{ ref('stg_crm__tickets') }}
+    select * from {{ ref('int_support_tickets') }}
 
 ),
 
@@ -18,25 +18,20 @@ csat_responses as (
 
 ),
 
+-- The person's stage when the ticket was created is the journey_stage of the ticket's
+-- touchpoint (`support_ticket:<ticket_id>` in fct_touchpoints).
 tickets_at_creation as (
 
-    -- The person's stage when the ticket was created is the journey_stage of the ticket's
-    -- touchpoint (`support_ticket:<ticket_id>` in fct_touchpoints).
     select
         tickets.ticket_id,
-        cast({{ dbt.date_trunc('month', to_reporting_date('tickets.created_at')) }} as date)
-            as ticket_month,
-        coalesce(tickets.category, '(not set)') as category,
+        tickets.ticket_month,
+        tickets.category,
         coalesce(touchpoints.journey_stage, '(unknown)') as journey_stage,
-        tickets.ticket_status = 'closed' and tickets.closed_at is not null as is_closed,
-        case
-            when tickets.ticket_status = 'closed'
-                then {{ dbt.datediff('tickets.created_at', 'tickets.closed_at', 'second') }}
-        end as resolution_seconds
+        tickets.is_closed,
+        tickets.resolution_seconds
     from tickets
     left join touchpoints
         on 'support_ticket:' || tickets.ticket_id = touchpoints.touchpoint_id
-    where tickets.created_at is not null
 
 ),
 

@@ -18,7 +18,16 @@ base_email_events as (
     select * from {{ ref('base_email__events') }} as base_email__events
     -- An incremental run ranks the copies of every email_event_id this table does not hold: new
     -- ones, and those the pre-hook removed because a copy changed (delete_copies_to_rebuild).
-    {{ where_key_not_in_this('base_email__events', 'email_event_id') }}
+    {%- if is_incremental() %}
+        where
+            not exists (
+                select 1
+                from {{ this }} as already_built
+                where
+                    already_built.email_event_id
+                    is not distinct from base_email__events.email_event_id
+            )
+    {%- endif %}
 
 ),
 

@@ -18,7 +18,14 @@ base_web_events as (
     select * from {{ ref('base_web__events') }} as base_web__events
     -- An incremental run ranks the copies of every message_id this table does not hold: new
     -- ones, and those the pre-hook removed because a copy changed (delete_copies_to_rebuild).
-    {{ where_key_not_in_this('base_web__events', 'message_id') }}
+    {%- if is_incremental() %}
+        where
+            not exists (
+                select 1
+                from {{ this }} as already_built
+                where already_built.message_id is not distinct from base_web__events.message_id
+            )
+    {%- endif %}
 
 ),
 
