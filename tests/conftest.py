@@ -133,6 +133,7 @@ def _ensure_chromium() -> None:
         subprocess.run(command, env=env, capture_output=True, check=False)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: `-p no:xdist` still works
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto` (pyproject.toml): one worker per core, at most four. Each worker runs
     DuckDB and dbt with every core, so more workers than cores only add contention."""

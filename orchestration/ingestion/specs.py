@@ -1,7 +1,20 @@
-"""What each landing entity must look like: the validation rules of sources.md as data.
+"""The source registry: one declaration per landing entity, read by everything else.
 
-Every rule becomes a SQL predicate that is true when a record breaks it; the loader
-evaluates all of them in DuckDB at once and keeps every reason a record fails.
+Each `EntitySpec` below says what one landing entity (`<source>/<entity>`, sources.md) is:
+its file format, the fields that identify a record (`key`), its fields with their kinds
+(time fields, amounts, ...) and closed value lists, and where its records hold personal
+data (`personal`). Read by:
+
+- the loader (`ingestion/loader.py`): every field rule becomes a SQL predicate that is
+  true when a record breaks it, evaluated in DuckDB at once, keeping every reason a
+  record fails;
+- data-subject erasure (`privacy/rules.py` derives its `TableRules` from `personal`);
+- the sample-data generator (`sample_data/catalogs.py` takes its closed lists and CSV
+  columns from here);
+- tests/test_source_registry.py, which checks the dbt source and staging YAMLs against
+  it (a dbt source table per entity, `accepted_values` equal to the closed lists).
+
+docs/adding-a-source.md is the recipe for adding an entity.
 """
 
 from __future__ import annotations
@@ -10,6 +23,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 FieldKind = Literal["string", "timestamp", "epoch", "date", "amount", "count", "boolean", "score"]
+
+# Identifier types of personal data (privacy/rules.py says what erasure does with each).
+EMAIL = "email"
+CONTACT_ID = "contact_id"
+ANONYMOUS_ID = "anonymous_id"
+ORDER_ID = "order_id"
+RECORD_ID = "record_id"
+IP = "ip"
 
 # A timestamp or date more than this many hours after the start (00:00 UTC) of its file's
 # `dt` day is rejected (sources.md, "Bad input"): a client clock skewed by less is kept.
@@ -29,7 +50,36 @@ class Field:
     path: str
     kind: FieldKind = "string"
     required: bool = False
+    # a closed list: any other non-empty value is rejected
     allowed: tuple[str, ...] = ()
+    # the column of the entity's staging model that carries this field, when renamed
+    staged_as: str = ""
+
+    @property
+    def staging_column(self) -> str:
+        return self.staged_as or self.path
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Where an entity's records hold personal data, for data-subject erasure.
+
+    Paths are dotted JSON paths; they may name fields outside the spec's `fields` (nested
+    objects such as `traits.email`). Types are the identifier types above.
+    """
+
+    # (path, identifier type): a value that is an erased identifier of that type is replaced
+    identifiers: tuple[tuple[str, str], ...]
+    # paths among `identifiers`: a record is the person's when one holds their identifier
+    owners: tuple[str, ...]
+    # ... or when this email is theirs and the record names no contact (a guest order)
+    guest_email: str | None = None
+    # the record's own ids: pseudonymised in the person's records
+    record_ids: tuple[str, ...] = ()
+    # personal-data fields: nulled in the person's records
+    scrubbed: tuple[str, ...] = ()
+    # objects reduced to their (pseudonymised) `email` in the person's records
+    reduced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +90,10 @@ class EntitySpec:
     fields: tuple[Field, ...]
     # (reason, SQL predicate over the extracted fields that is true when the record is bad)
     record_rules: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # the fields that identify a record (staging deduplicates on them); all required
+    key: tuple[str, ...] = ()
+    # None: the entity holds no personal data, and erasure never scans it
+    personal: PersonalData | None = None
 
     @property
     def table(self) -> str:
@@ -49,7 +103,17 @@ class EntitySpec:
     def csv_columns(self) -> tuple[str, ...]:
         return tuple(f.path for f in self.fields)
 
+    @property
+    def time_fields(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.fields if f.kind in TIME_KINDS)
 
+    @property
+    def closed_lists(self) -> dict[str, tuple[str, ...]]:
+        return {f.path: f.allowed for f in self.fields if f.allowed}
+
+
+# ------------------------------------------------------------- closed lists (sources.md)
+WEB_TYPES = ("page", "track", "identify")
 LIFECYCLE_STAGES = (
     "subscriber",
     "lead",
@@ -73,6 +137,23 @@ EMAIL_EVENTS = (
     "group_unsubscribe",
     "group_resubscribe",
 )
+EMAIL_BOUNCE_TYPES = ("bounce", "blocked")
+ORDER_STATUSES = ("completed", "refunded", "cancelled")
+TICKET_STATUSES = ("open", "pending", "closed")
+TICKET_CHANNELS = ("email", "chat", "phone", "web_form")
+TICKET_CATEGORIES = (
+    "shipping",
+    "billing",
+    "product_quality",
+    "returns",
+    "account",
+    "technical",
+    "other",
+)
+TICKET_PRIORITIES = ("low", "medium", "high", "urgent")
+SURVEY_TYPES = ("nps", "csat")
+SURVEY_TOUCHPOINTS = ("post_purchase", "support", "onboarding", "website")
+ACTIVITY_TYPES = ("call", "meeting", "chat", "note")
 AD_PLATFORMS = ("google_ads", "meta_ads", "microsoft_ads", "linkedin_ads", "tiktok_ads")
 
 
@@ -87,7 +168,7 @@ WEB_EVENTS = EntitySpec(
     format="jsonl",
     fields=(
         Field("messageId", required=True),
-        Field("type", required=True, allowed=("page", "track", "identify")),
+        Field("type", required=True, allowed=WEB_TYPES, staged_as="message_type"),
         Field("event"),
         Field("anonymousId"),
         Field("userId"),
@@ -101,6 +182,21 @@ WEB_EVENTS = EntitySpec(
         ),
         ("track message without event", f"{_col('type')} = 'track' and {_col('event')} is null"),
     ),
+    key=("messageId",),
+    personal=PersonalData(
+        identifiers=(
+            ("userId", CONTACT_ID),
+            ("anonymousId", ANONYMOUS_ID),
+            ("traits.email", EMAIL),
+            ("context.traits.email", EMAIL),
+            ("properties.order_id", ORDER_ID),
+            ("context.ip", IP),
+        ),
+        owners=("userId", "anonymousId", "traits.email", "context.traits.email"),
+        record_ids=("messageId",),
+        scrubbed=("context.ip",),
+        reduced=("traits", "context.traits"),
+    ),
 )
 
 EMAIL_EVENTS_SPEC = EntitySpec(
@@ -112,9 +208,16 @@ EMAIL_EVENTS_SPEC = EntitySpec(
         Field("sg_message_id", required=True),
         Field("email", required=True),
         Field("timestamp", "epoch", required=True),
-        Field("event", required=True, allowed=EMAIL_EVENTS),
+        Field("event", required=True, allowed=EMAIL_EVENTS, staged_as="event_type"),
         Field("sg_machine_open", "boolean"),
-        Field("type", allowed=("bounce", "blocked")),
+        Field("type", allowed=EMAIL_BOUNCE_TYPES, staged_as="bounce_type"),
+    ),
+    key=("sg_event_id",),
+    personal=PersonalData(
+        identifiers=(("email", EMAIL), ("ip", IP)),
+        owners=("email",),
+        record_ids=("sg_event_id", "sg_message_id"),
+        scrubbed=("ip",),
     ),
 )
 
@@ -136,6 +239,16 @@ CRM_CONTACTS = EntitySpec(
         Field("created_at", "timestamp"),
         Field("updated_at", "timestamp", required=True),
     ),
+    key=("contact_id",),
+    personal=PersonalData(
+        identifiers=(
+            ("contact_id", CONTACT_ID),
+            ("merged_into_contact_id", CONTACT_ID),
+            ("email", EMAIL),
+        ),
+        owners=("contact_id", "merged_into_contact_id"),
+        scrubbed=("first_name", "last_name", "phone"),
+    ),
 )
 
 CRM_ORDERS = EntitySpec(
@@ -147,7 +260,7 @@ CRM_ORDERS = EntitySpec(
         Field("contact_id"),
         Field("email"),
         Field("ordered_at", "timestamp", required=True),
-        Field("status", required=True, allowed=("completed", "refunded", "cancelled")),
+        Field("status", required=True, allowed=ORDER_STATUSES, staged_as="order_status"),
         Field("currency"),
         Field("subtotal", "amount"),
         Field("discount", "amount"),
@@ -164,6 +277,12 @@ CRM_ORDERS = EntitySpec(
             f"{_col('contact_id')} is null and {_col('email')} is null",
         ),
     ),
+    key=("order_id",),
+    personal=PersonalData(
+        identifiers=(("order_id", ORDER_ID), ("contact_id", CONTACT_ID), ("email", EMAIL)),
+        owners=("contact_id", "order_id"),
+        guest_email="email",
+    ),
 )
 
 CRM_TICKETS = EntitySpec(
@@ -176,23 +295,20 @@ CRM_TICKETS = EntitySpec(
         Field("email"),
         Field("created_at", "timestamp", required=True),
         Field("closed_at", "timestamp"),
-        Field("status", allowed=("open", "pending", "closed")),
-        Field("channel", allowed=("email", "chat", "phone", "web_form")),
-        Field(
-            "category",
-            allowed=(
-                "shipping",
-                "billing",
-                "product_quality",
-                "returns",
-                "account",
-                "technical",
-                "other",
-            ),
-        ),
-        Field("priority", allowed=("low", "medium", "high", "urgent")),
+        Field("status", allowed=TICKET_STATUSES, staged_as="ticket_status"),
+        Field("channel", allowed=TICKET_CHANNELS, staged_as="support_channel"),
+        Field("category", allowed=TICKET_CATEGORIES),
+        Field("priority", allowed=TICKET_PRIORITIES),
         Field("subject"),
         Field("updated_at", "timestamp", required=True),
+    ),
+    key=("ticket_id",),
+    personal=PersonalData(
+        identifiers=(("contact_id", CONTACT_ID), ("email", EMAIL)),
+        owners=("contact_id",),
+        guest_email="email",
+        record_ids=("ticket_id",),
+        scrubbed=("subject",),
     ),
 )
 
@@ -205,9 +321,9 @@ CRM_SURVEYS = EntitySpec(
         Field("contact_id"),
         Field("email"),
         Field("submitted_at", "timestamp", required=True),
-        Field("survey_type", required=True, allowed=("nps", "csat")),
+        Field("survey_type", required=True, allowed=SURVEY_TYPES),
         Field("score", "score", required=True),
-        Field("touchpoint", allowed=("post_purchase", "support", "onboarding", "website")),
+        Field("touchpoint", allowed=SURVEY_TOUCHPOINTS, staged_as="survey_touchpoint"),
         Field("comment"),
         Field("updated_at", "timestamp", required=True),
     ),
@@ -222,6 +338,14 @@ CRM_SURVEYS = EntitySpec(
             f" and try_cast({_col('score')} as double) not between 1 and 5))",
         ),
     ),
+    key=("response_id",),
+    personal=PersonalData(
+        identifiers=(("contact_id", CONTACT_ID), ("email", EMAIL)),
+        owners=("contact_id",),
+        guest_email="email",
+        record_ids=("response_id",),
+        scrubbed=("comment",),
+    ),
 )
 
 CRM_ACTIVITIES = EntitySpec(
@@ -231,9 +355,15 @@ CRM_ACTIVITIES = EntitySpec(
     fields=(
         Field("activity_id", required=True),
         Field("contact_id"),
-        Field("type", allowed=("call", "meeting", "chat", "note")),
+        Field("type", allowed=ACTIVITY_TYPES, staged_as="activity_type"),
         Field("occurred_at", "timestamp", required=True),
         Field("updated_at", "timestamp", required=True),
+    ),
+    key=("activity_id",),
+    personal=PersonalData(
+        identifiers=(("contact_id", CONTACT_ID),),
+        owners=("contact_id",),
+        record_ids=("activity_id",),
     ),
 )
 
@@ -243,7 +373,7 @@ ADS_SPEND = EntitySpec(
     format="csv",
     fields=(
         Field("date", "date", required=True),
-        Field("platform", required=True, allowed=AD_PLATFORMS),
+        Field("platform", required=True, allowed=AD_PLATFORMS, staged_as="ad_platform"),
         Field("campaign_id", required=True),
         Field("campaign_name"),
         Field("utm_source"),
@@ -254,6 +384,9 @@ ADS_SPEND = EntitySpec(
         Field("spend", "amount", required=True),
         Field("currency"),
     ),
+    # platforms restate recent days: the newest file's figures for a key win
+    key=("date", "platform", "campaign_id"),
+    # no personal data: erasure never scans ad spend
 )
 
 PRIVACY_ERASURE_REQUESTS = EntitySpec(
@@ -265,6 +398,8 @@ PRIVACY_ERASURE_REQUESTS = EntitySpec(
         Field("email", required=True),
         Field("requested_at", "timestamp", required=True),
     ),
+    key=("request_id",),
+    personal=PersonalData(identifiers=(("email", EMAIL),), owners=("email",)),
 )
 
 ENTITY_SPECS: tuple[EntitySpec, ...] = (

@@ -1,5 +1,9 @@
 """Where each raw table holds personal data, and what erasure does to it.
 
+Each entity declares its identifier and personal-data fields once, as `personal` in the
+source registry (ingestion/specs.py); `TABLE_RULES` is derived from those declarations,
+so a new entity is covered without an edit here.
+
 Identifier types (one pseudonym per distinct normalised value, shared by every table):
 - `email` (trimmed, lower-cased), `contact_id` (CRM contact ids and web `userId`s),
   `anonymous_id` (web devices), `order_id` (CRM orders and web `properties.order_id`),
@@ -18,14 +22,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestration.ingestion.specs import ENTITY_SPECS, EntitySpec, spec_for
+from orchestration.ingestion.specs import (
+    ANONYMOUS_ID,
+    CONTACT_ID,
+    EMAIL,
+    ENTITY_SPECS,
+    IP,
+    ORDER_ID,
+    RECORD_ID,
+    EntitySpec,
+)
 
-EMAIL = "email"
-CONTACT_ID = "contact_id"
-ANONYMOUS_ID = "anonymous_id"
-ORDER_ID = "order_id"
-RECORD_ID = "record_id"
-IP = "ip"
 IDENTIFIER_TYPES = (EMAIL, CONTACT_ID, ANONYMOUS_ID, ORDER_ID, RECORD_ID, IP)
 
 PSEUDONYM_PREFIX = "erased-"
@@ -65,91 +72,28 @@ def _p(dotted: str) -> JsonPath:
     return tuple(dotted.split("."))
 
 
-TABLE_RULES: dict[str, TableRules] = {
-    rules.table: rules
-    for rules in (
-        TableRules(
-            spec=spec_for("web", "events"),
-            identifiers=(
-                (_p("userId"), CONTACT_ID),
-                (_p("anonymousId"), ANONYMOUS_ID),
-                (_p("traits.email"), EMAIL),
-                (_p("context.traits.email"), EMAIL),
-                (_p("properties.order_id"), ORDER_ID),
-                (_p("context.ip"), IP),
-            ),
-            owners=(
-                (_p("userId"), CONTACT_ID),
-                (_p("anonymousId"), ANONYMOUS_ID),
-                (_p("traits.email"), EMAIL),
-                (_p("context.traits.email"), EMAIL),
-            ),
-            record_ids=(_p("messageId"),),
-            scrubbed=(_p("context.ip"),),
-            reduced=(_p("traits"), _p("context.traits")),
-        ),
-        TableRules(
-            spec=spec_for("email", "events"),
-            identifiers=((_p("email"), EMAIL), (_p("ip"), IP)),
-            owners=((_p("email"), EMAIL),),
-            record_ids=(_p("sg_event_id"), _p("sg_message_id")),
-            scrubbed=(_p("ip"),),
-        ),
-        TableRules(
-            spec=spec_for("crm", "contacts"),
-            identifiers=(
-                (_p("contact_id"), CONTACT_ID),
-                (_p("merged_into_contact_id"), CONTACT_ID),
-                (_p("email"), EMAIL),
-            ),
-            owners=(
-                (_p("contact_id"), CONTACT_ID),
-                (_p("merged_into_contact_id"), CONTACT_ID),
-            ),
-            scrubbed=(_p("first_name"), _p("last_name"), _p("phone")),
-        ),
-        TableRules(
-            spec=spec_for("crm", "orders"),
-            identifiers=(
-                (_p("order_id"), ORDER_ID),
-                (_p("contact_id"), CONTACT_ID),
-                (_p("email"), EMAIL),
-            ),
-            owners=((_p("contact_id"), CONTACT_ID), (_p("order_id"), ORDER_ID)),
-            guest_email=_p("email"),
-        ),
-        TableRules(
-            spec=spec_for("crm", "tickets"),
-            identifiers=((_p("contact_id"), CONTACT_ID), (_p("email"), EMAIL)),
-            owners=((_p("contact_id"), CONTACT_ID),),
-            guest_email=_p("email"),
-            record_ids=(_p("ticket_id"),),
-            scrubbed=(_p("subject"),),
-        ),
-        TableRules(
-            spec=spec_for("crm", "surveys"),
-            identifiers=((_p("contact_id"), CONTACT_ID), (_p("email"), EMAIL)),
-            owners=((_p("contact_id"), CONTACT_ID),),
-            guest_email=_p("email"),
-            record_ids=(_p("response_id"),),
-            scrubbed=(_p("comment"),),
-        ),
-        TableRules(
-            spec=spec_for("crm", "activities"),
-            identifiers=((_p("contact_id"), CONTACT_ID),),
-            owners=((_p("contact_id"), CONTACT_ID),),
-            record_ids=(_p("activity_id"),),
-        ),
-        TableRules(
-            spec=spec_for("privacy", "erasure_requests"),
-            identifiers=((_p("email"), EMAIL),),
-            owners=((_p("email"), EMAIL),),
-        ),
+def table_rules(spec: EntitySpec) -> TableRules | None:
+    """The erasure rules of an entity, from its `personal` declaration in the registry
+    (ingestion/specs.py); None for an entity without personal data, which is never scanned."""
+    personal = spec.personal
+    if personal is None:
+        return None
+    types = dict(personal.identifiers)
+    return TableRules(
+        spec=spec,
+        identifiers=tuple((_p(path), kind) for path, kind in personal.identifiers),
+        owners=tuple((_p(path), types[path]) for path in personal.owners),
+        guest_email=_p(personal.guest_email) if personal.guest_email else None,
+        record_ids=tuple(_p(path) for path in personal.record_ids),
+        scrubbed=tuple(_p(path) for path in personal.scrubbed),
+        reduced=tuple(_p(path) for path in personal.reduced),
     )
-}
 
-# Entities without personal data (ad spend) have no rules and are never scanned.
-assert set(TABLE_RULES) | {"ads_spend"} == {spec.table for spec in ENTITY_SPECS}
+
+# Every registered entity with personal data, in registry order.
+TABLE_RULES: dict[str, TableRules] = {
+    spec.table: rules for spec in ENTITY_SPECS if (rules := table_rules(spec)) is not None
+}
 
 
 def json_path(path: JsonPath) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestration.ingestion import specs
+
 SITE = "https://www.example-shop.com"
 SITE_NAME = "Example Shop"
 CURRENCY = "EUR"
@@ -16,7 +18,10 @@ HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
 
 # ---------------------------------------------------------------- contract enums (sources.md)
-WEB_TYPES = ("page", "track", "identify")
+# The closed lists and CSV columns are the source registry's (ingestion/specs.py): the
+# generator writes exactly what the loader accepts. Open lists (track event names, HubSpot
+# original sources) are the generator's own.
+WEB_TYPES = specs.WEB_TYPES
 TRACK_EVENTS = (
     "Products Searched",
     "Product List Viewed",
@@ -29,29 +34,8 @@ TRACK_EVENTS = (
     "Form Submitted",
     "Experiment Viewed",
 )
-EMAIL_EVENTS = (
-    "processed",
-    "deferred",
-    "delivered",
-    "open",
-    "click",
-    "bounce",
-    "dropped",
-    "spamreport",
-    "unsubscribe",
-    "group_unsubscribe",
-    "group_resubscribe",
-)
-LIFECYCLE_STAGES = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-)
+EMAIL_EVENTS = specs.EMAIL_EVENTS
+LIFECYCLE_STAGES = specs.LIFECYCLE_STAGES
 ORIGINAL_SOURCES = (
     "ORGANIC_SEARCH",
     "PAID_SEARCH",
@@ -63,95 +47,19 @@ ORIGINAL_SOURCES = (
     "OFFLINE",
     "OTHER_CAMPAIGNS",
 )
-ORDER_STATUSES = ("completed", "refunded", "cancelled")
-TICKET_STATUSES = ("open", "pending", "closed")
-TICKET_CHANNELS = ("email", "chat", "phone", "web_form")
-TICKET_CATEGORIES = (
-    "shipping",
-    "billing",
-    "product_quality",
-    "returns",
-    "account",
-    "technical",
-    "other",
-)
-TICKET_PRIORITIES = ("low", "medium", "high", "urgent")
-SURVEY_TYPES = ("nps", "csat")
-SURVEY_TOUCHPOINTS = ("post_purchase", "support", "onboarding", "website")
-ACTIVITY_TYPES = ("call", "meeting", "chat", "note")
-AD_PLATFORMS = ("google_ads", "meta_ads", "microsoft_ads", "linkedin_ads", "tiktok_ads")
+ORDER_STATUSES = specs.ORDER_STATUSES
+TICKET_STATUSES = specs.TICKET_STATUSES
+TICKET_CHANNELS = specs.TICKET_CHANNELS
+TICKET_CATEGORIES = specs.TICKET_CATEGORIES
+TICKET_PRIORITIES = specs.TICKET_PRIORITIES
+SURVEY_TYPES = specs.SURVEY_TYPES
+SURVEY_TOUCHPOINTS = specs.SURVEY_TOUCHPOINTS
+ACTIVITY_TYPES = specs.ACTIVITY_TYPES
+AD_PLATFORMS = specs.AD_PLATFORMS
 
-# CSV columns, in contract order.
+# CSV columns, in contract order, by entity name.
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
-    "contacts": (
-        "contact_id",
-        "email",
-        "first_name",
-        "last_name",
-        "phone",
-        "country",
-        "lifecycle_stage",
-        "original_source",
-        "marketing_opt_in",
-        "merged_into_contact_id",
-        "created_at",
-        "updated_at",
-    ),
-    "orders": (
-        "order_id",
-        "contact_id",
-        "email",
-        "ordered_at",
-        "status",
-        "currency",
-        "subtotal",
-        "discount",
-        "shipping",
-        "tax",
-        "total",
-        "discount_code",
-        "items_count",
-        "updated_at",
-    ),
-    "tickets": (
-        "ticket_id",
-        "contact_id",
-        "email",
-        "created_at",
-        "closed_at",
-        "status",
-        "channel",
-        "category",
-        "priority",
-        "subject",
-        "updated_at",
-    ),
-    "surveys": (
-        "response_id",
-        "contact_id",
-        "email",
-        "submitted_at",
-        "survey_type",
-        "score",
-        "touchpoint",
-        "comment",
-        "updated_at",
-    ),
-    "activities": ("activity_id", "contact_id", "type", "occurred_at", "updated_at"),
-    "spend": (
-        "date",
-        "platform",
-        "campaign_id",
-        "campaign_name",
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "impressions",
-        "clicks",
-        "spend",
-        "currency",
-    ),
-    "erasure_requests": ("request_id", "email", "requested_at"),
+    spec.entity: spec.csv_columns for spec in specs.ENTITY_SPECS if spec.format == "csv"
 }
 
 # Columns that some files carry beyond the contract (schema drift), appended at the end.
