@@ -15,4 +15,4 @@ ui:
 	./uvw run --frozen journey ui
 SIZES ?= S,M
 bench: ## time full build, daily run and lower bound per size: make bench SIZES=S,M,L (docs/performance.md)
-	./uvw run --frozen python -m orchestration.benchmark --sizes $(SIZES)
+	./uvw run --frozen python -m journey_tools.benchmark --sizes $(SIZES)

@@ -66,7 +66,7 @@ def _positive(value: int, flag: str) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from orchestration.sample_data import generate_landing
+    from journey_tools.sample_data import generate_landing
 
     out = Path(args.out).expanduser().resolve()
     start = _date(args.start, "--start")
@@ -122,7 +122,7 @@ def _ensure_sample_landing(settings: Settings) -> None:
         return
     if settings.landing_dir.is_dir() and landing_days(settings.landing_dir):
         return
-    from orchestration.sample_data import generate_landing
+    from journey_tools.sample_data import generate_landing
 
     print(
         f"generating sample data ({SAMPLE_CUSTOMERS} people x {SAMPLE_DAYS} days) "

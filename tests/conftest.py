@@ -20,11 +20,11 @@ import duckdb
 import pytest
 from filelock import FileLock
 
+from journey_tools.sample_data import generate_landing
 from orchestration.ingestion.loader import ensure_raw_schema, landing_days, load_partition
 from orchestration.ingestion.specs import spec_for
 from orchestration.privacy.keys import KEY_FILE_ENV
 from orchestration.runner import run_pipeline
-from orchestration.sample_data import generate_landing
 from orchestration.settings import Settings
 from tests.support import (
     PIPELINE_CUSTOMERS,

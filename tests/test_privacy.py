@@ -30,6 +30,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from journey_tools.sample_data import generate_landing
 from orchestration.definitions import build_definitions
 from orchestration.ingestion.loader import (
     ensure_raw_schema,
@@ -46,7 +47,6 @@ from orchestration.privacy import (
 )
 from orchestration.privacy.keys import KEY_FILE_ENV, KEY_FILE_NAME
 from orchestration.privacy.rules import ERASED_REJECTED_RECORD, PSEUDONYM_PREFIX
-from orchestration.sample_data import generate_landing
 from orchestration.settings import Settings
 from tests.conftest import DAY
 

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import generate_landing
-from orchestration.sample_data.generator import simulate
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import generate_landing
+from journey_tools.sample_data.generator import simulate
 
 SMALL = {"customers": 300, "days": 10, "start": dt.date(2026, 3, 1), "seed": 7}
 

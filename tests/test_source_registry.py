@@ -13,6 +13,7 @@ import re
 import pytest
 import yaml
 
+from journey_tools.sample_data import catalogs
 from orchestration.ingestion import loader, specs
 from orchestration.ingestion.specs import (
     CONTACT_ID,
@@ -27,7 +28,6 @@ from orchestration.privacy.erasure import apply_erasure_requests, apply_ledger_t
 from orchestration.privacy.keys import KEY_FILE_ENV
 from orchestration.privacy.rules import PSEUDONYM_PREFIX, TABLE_RULES, table_rules
 from orchestration.project import REPO_ROOT
-from orchestration.sample_data import catalogs
 from tests.conftest import DAY
 
 STAGING = REPO_ROOT / "models" / "staging"

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data.rand import hash_exp, hash_u01
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data.rand import hash_exp, hash_u01
 
 if TYPE_CHECKING:
-    from orchestration.sample_data.crm import Orders
-    from orchestration.sample_data.journeys import Sessions
-    from orchestration.sample_data.text import Clock
+    from journey_tools.sample_data.crm import Orders
+    from journey_tools.sample_data.journeys import Sessions
+    from journey_tools.sample_data.text import Clock
 
 N_EXPERIMENTS = len(cat.EXPERIMENTS)
 VIEW_AGAIN = 0.2  # an exposed visit shows the test a second time (a reload, the page again)
@@ -177,7 +177,7 @@ def stats(
     visitors as the warehouse tells them apart (`exposed_visitors`): a person, with the
     devices where they identified (`linked`, per session), and each of their other devices
     on its own."""
-    from orchestration.sample_data import journeys as jr  # journeys imports this module
+    from journey_tools.sample_data import journeys as jr  # journeys imports this module
 
     v = views(s.exp)
     n = n_people

@@ -11,13 +11,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import contacts as ct
-from orchestration.sample_data import journeys as jr
-from orchestration.sample_data.identity import Identities
-from orchestration.sample_data.people import People, email_variant
-from orchestration.sample_data.rand import hash_int, hash_u01, pick_weighted
-from orchestration.sample_data.text import (
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import contacts as ct
+from journey_tools.sample_data import journeys as jr
+from journey_tools.sample_data.identity import Identities
+from journey_tools.sample_data.people import People, email_variant
+from journey_tools.sample_data.rand import hash_int, hash_u01, pick_weighted
+from journey_tools.sample_data.text import (
     Clock,
     at,
     concat,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import journeys as jr
-from orchestration.sample_data.crm import CsvRows
-from orchestration.sample_data.text import Clock, int_text, money_text, strings, take
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import journeys as jr
+from journey_tools.sample_data.crm import CsvRows
+from journey_tools.sample_data.text import Clock, int_text, money_text, strings, take
 
 # How many later daily files restate a day's figures, per platform.
 RESTATED_DAYS = {"google_ads": 2, "meta_ads": 1, "microsoft_ads": 1}

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data.rand import Salt, pick_weighted
-from orchestration.sample_data.text import concat, int_text, strings, take, uuid4
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data.rand import Salt, pick_weighted
+from journey_tools.sample_data.text import concat, int_text, strings, take, uuid4
 
 # Hours of the day (UTC) weighted by how much people shop then.
 HOUR_WEIGHTS = np.array(

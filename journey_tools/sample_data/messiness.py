@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from orchestration.sample_data import catalogs as cat
+from journey_tools.sample_data import catalogs as cat
 
 WEB = ("web", "events")
 EMAIL = ("email", "events")

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from orchestration.sample_data import ads, crm, identity, mail, messiness, privacy, web
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import contacts as ct
-from orchestration.sample_data import experiments as xp
-from orchestration.sample_data import journeys as jr
-from orchestration.sample_data.people import build_people
-from orchestration.sample_data.rand import hash_int, streams
-from orchestration.sample_data.text import Clock, joined_bytes, take
-from orchestration.sample_data.writers import (
+from journey_tools.sample_data import ads, crm, identity, mail, messiness, privacy, web
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import contacts as ct
+from journey_tools.sample_data import experiments as xp
+from journey_tools.sample_data import journeys as jr
+from journey_tools.sample_data.people import build_people
+from journey_tools.sample_data.rand import hash_int, streams
+from journey_tools.sample_data.text import Clock, joined_bytes, take
+from journey_tools.sample_data.writers import (
     Landing,
     csv_header,
     csv_text,

@@ -18,10 +18,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import experiments as xp
-from orchestration.sample_data.people import People, time_of_day
-from orchestration.sample_data.rand import Salt, hash_exp, hash_u01, pick_weighted
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import experiments as xp
+from journey_tools.sample_data.people import People, time_of_day
+from journey_tools.sample_data.rand import Salt, hash_exp, hash_u01, pick_weighted
 
 # Event kinds
 PAGE, IDENTIFY, IDENTIFY_TRAITS = 0, 1, 2

@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.sample_data.catalogs import DAY_MS
-from orchestration.sample_data.rand import hash64
+from journey_tools.sample_data.catalogs import DAY_MS
+from journey_tools.sample_data.rand import hash64
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _B62 = np.frombuffer(

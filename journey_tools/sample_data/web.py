@@ -15,16 +15,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import contacts as ct
-from orchestration.sample_data import experiments as xp
-from orchestration.sample_data import journeys as jr
-from orchestration.sample_data.crm import Orders
-from orchestration.sample_data.identity import Identities
-from orchestration.sample_data.mail import Templates
-from orchestration.sample_data.people import People, email_variant, ip_text
-from orchestration.sample_data.rand import Salt, hash_int, hash_u01
-from orchestration.sample_data.text import (
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import contacts as ct
+from journey_tools.sample_data import experiments as xp
+from journey_tools.sample_data import journeys as jr
+from journey_tools.sample_data.crm import Orders
+from journey_tools.sample_data.identity import Identities
+from journey_tools.sample_data.mail import Templates
+from journey_tools.sample_data.people import People, email_variant, ip_text
+from journey_tools.sample_data.rand import Salt, hash_int, hash_u01
+from journey_tools.sample_data.text import (
     Clock,
     by_group,
     concat,

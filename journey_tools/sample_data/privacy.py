@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import contacts as ct
-from orchestration.sample_data.people import email_variant
-from orchestration.sample_data.text import take
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import contacts as ct
+from journey_tools.sample_data.people import email_variant
+from journey_tools.sample_data.text import take
 
 
 @dataclass

@@ -4,6 +4,6 @@
 `sources.md`, with realistic messiness and a few planted bad records, and a manifest.
 """
 
-from orchestration.sample_data.generator import generate_landing
+from journey_tools.sample_data.generator import generate_landing
 
 __all__ = ["generate_landing"]

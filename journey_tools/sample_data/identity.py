@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import contacts as ct
-from orchestration.sample_data import journeys as jr
-from orchestration.sample_data import mail
-from orchestration.sample_data.people import People
-from orchestration.sample_data.rand import pick_weighted
-from orchestration.sample_data.text import at
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import contacts as ct
+from journey_tools.sample_data import journeys as jr
+from journey_tools.sample_data import mail
+from journey_tools.sample_data.people import People
+from journey_tools.sample_data.rand import pick_weighted
+from journey_tools.sample_data.text import at
 
 EMAIL_UID_BASE = 1 << 40
 SHARED_UID_BASE = 2 << 40

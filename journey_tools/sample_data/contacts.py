@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.sample_data import catalogs as cat
-from orchestration.sample_data import journeys as jr
-from orchestration.sample_data.people import People
-from orchestration.sample_data.text import int_text, take
+from journey_tools.sample_data import catalogs as cat
+from journey_tools.sample_data import journeys as jr
+from journey_tools.sample_data.people import People
+from journey_tools.sample_data.text import int_text, take
 
 NEVER = np.iinfo(np.int64).max // 4
 

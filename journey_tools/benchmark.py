@@ -1,6 +1,6 @@
 """`make bench`: measure how long the pipeline takes, and what bounds it from below.
 
-    python -m orchestration.benchmark --sizes S,M[,L] [--cache-dir DIR]
+    python -m journey_tools.benchmark --sizes S,M[,L] [--cache-dir DIR]
 
 For each size, generates (once; cached in DIR) a landing folder of that many people for
 that many days plus one, then measures, each as its own process:
@@ -465,7 +465,7 @@ def measure_lower_bound(
 ) -> tuple[RunFigures, list[tuple[str, float]]]:
     manifest = compile_manifest(work, work / "target", log_dir / f"{size.name}-compile.log")
     report = work / "lower_bound.json"
-    command = [sys.executable, "-m", "orchestration.benchmark", "--lower-bound-run"]
+    command = [sys.executable, "-m", "journey_tools.benchmark", "--lower-bound-run"]
     command += [str(manifest), str(work / "journey.duckdb"), str(report)]
     wall, peak, code = run_measured(
         command, dict(os.environ), log_dir / f"{size.name}-lower-bound.log"
@@ -641,7 +641,7 @@ def markdown(results: list[SizeFigures], command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m orchestration.benchmark",
+        prog="python -m journey_tools.benchmark",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -665,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown size(s) {', '.join(unknown)}; choose from {', '.join(SIZES)}")
     cache_dir = Path(args.cache_dir).expanduser().resolve()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    command = "python -m orchestration.benchmark " + " ".join(argv or sys.argv[1:])
+    command = "python -m journey_tools.benchmark " + " ".join(argv or sys.argv[1:])
     results: list[SizeFigures] = []
 
     def write_report(current: SizeFigures) -> str:
