@@ -27,6 +27,7 @@ from orchestration.measurement.experiments import (
     two_proportion_z_test,
     welch_t_test,
 )
+from orchestration.measurement.tables import MEASUREMENT_SCHEMA
 from orchestration.project import REPO_ROOT
 
 TOLERANCE = 1e-9
@@ -265,22 +266,18 @@ def test_the_dbt_source_names_the_table_the_asset_writes():
         (REPO_ROOT / "models/marts/experiments/_experiments__sources.yml").read_text()
     )["sources"]
     [source] = [s for s in sources if s["name"] == "experiment_statistics"]
-    assert source["schema"] == experiments.MEASUREMENT_SCHEMA
+    assert source["schema"] == MEASUREMENT_SCHEMA
     assert [table["name"] for table in source["tables"]] == [experiments.STATISTICS_TABLE]
     assert ".".join(VARIATIONS_KEY.path) == experiments.VARIATIONS_TABLE
     assert statistics_asset.key.path == [
-        experiments.MEASUREMENT_SCHEMA,
+        MEASUREMENT_SCHEMA,
         experiments.STATISTICS_TABLE,
     ]
     assert srm_threshold() == 0.001
 
 
 def test_the_model_yaml_lists_the_columns_the_asset_writes():
-    columns = [
-        line.split()[0]
-        for line in experiments.STATISTICS_COLUMNS.strip().splitlines()
-        if not line.strip().startswith("primary key")
-    ]
+    columns = experiments.STATISTICS.column_names
     kpi = yaml.safe_load(
         Path(REPO_ROOT / "models/marts/experiments/kpi_experiments.yml").read_text()
     )

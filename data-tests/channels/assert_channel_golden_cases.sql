@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'channel_rules'}}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'int_traffic_source_channels'}}}) }}
 -- Every row of the golden fixture goes through the channel rules exactly as web sessions do:
 -- its referrer through int_web_referrers (the host and its search engine), the traffic
 -- source macros (as int_session_traffic_sources), then the channel of int_traffic_source_channels

@@ -13,19 +13,30 @@ from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement.markov import Journey, RemovalEffect, journeys_from_steps
 from orchestration.measurement.markov import removal_effects as fit_removal_effects
+from orchestration.measurement.tables import MEASUREMENT_SCHEMA, OutputTable, replace_tables
 
 JOURNEYS_TABLE = "intermediate.int_attribution_journeys"
-MEASUREMENT_SCHEMA = "measurement"
-REMOVAL_EFFECTS_TABLE = f"{MEASUREMENT_SCHEMA}.markov_removal_effects"
-REMOVAL_EFFECTS_COLUMNS = """
-    channel varchar not null primary key,
-    removal_effect double not null,
-    conversion_probability double not null,
-    conversion_probability_without double not null,
-    journeys bigint not null,
-    converting_journeys bigint not null,
-    model_fitted_at timestamp not null
-"""
+REMOVAL_EFFECTS = OutputTable(
+    "markov_removal_effects",
+    columns=(
+        ("channel", "varchar"),
+        ("removal_effect", "double"),
+        ("conversion_probability", "double"),
+        ("conversion_probability_without", "double"),
+        ("journeys", "bigint"),
+        ("converting_journeys", "bigint"),
+        ("model_fitted_at", "timestamp"),
+    ),
+    key=("channel",),
+    not_null=(
+        "removal_effect",
+        "conversion_probability",
+        "conversion_probability_without",
+        "journeys",
+        "converting_journeys",
+        "model_fitted_at",
+    ),
+)
 
 
 def read_journeys(con: duckdb.DuckDBPyConnection) -> list[Journey]:
@@ -41,35 +52,25 @@ def write_removal_effects(
     con: duckdb.DuckDBPyConnection, effects: list[RemovalEffect], fitted_at: dt.datetime
 ) -> None:
     """Replace the removal-effects table in one transaction: readers see old or new, whole."""
-    con.execute("begin transaction")
-    try:
-        con.execute(f"create schema if not exists {MEASUREMENT_SCHEMA}")
-        con.execute(f"create or replace table {REMOVAL_EFFECTS_TABLE} ({REMOVAL_EFFECTS_COLUMNS})")
-        if effects:
-            con.executemany(
-                f"insert into {REMOVAL_EFFECTS_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        effect.channel,
-                        effect.removal_effect,
-                        effect.conversion_probability,
-                        effect.conversion_probability_without,
-                        effect.journeys,
-                        effect.converting_journeys,
-                        fitted_at,
-                    )
-                    for effect in effects
-                ],
-            )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    rows = [
+        (
+            effect.channel,
+            effect.removal_effect,
+            effect.conversion_probability,
+            effect.conversion_probability_without,
+            effect.journeys,
+            effect.converting_journeys,
+            fitted_at,
+        )
+        for effect in effects
+    ]
+    replace_tables(con, {REMOVAL_EFFECTS: REMOVAL_EFFECTS.columns_of(rows)})
 
 
 @dg.asset(
-    key=dg.AssetKey(["measurement", "markov_removal_effects"]),
+    key=dg.AssetKey([MEASUREMENT_SCHEMA, REMOVAL_EFFECTS.name]),
     group_name="attribution",
+    metadata={"dagster/column_schema": REMOVAL_EFFECTS.column_schema()},
     deps=[dg.AssetKey(["intermediate", "int_attribution_journeys"])],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "python"},

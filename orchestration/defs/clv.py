@@ -17,23 +17,23 @@ import yaml
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement.clv import (
-    CALIBRATION_TABLE,
+    CALIBRATION,
     HORIZON_DAYS,
-    MEASUREMENT_SCHEMA,
     MIN_REPEAT_BUYERS_VAR,
-    PARAMETERS_TABLE,
-    PREDICTIONS_TABLE,
+    PARAMETERS,
+    PREDICTIONS,
     ClvRun,
     run_clv,
 )
+from orchestration.measurement.tables import MEASUREMENT_SCHEMA
 from orchestration.project import REPO_ROOT
 
 CLV_GROUP = "clv"
 SUMMARY_KEY = dg.AssetKey(["intermediate", "int_clv_customer_summary"])
 ORDER_DAYS_KEY = dg.AssetKey(["intermediate", "int_clv_order_days"])
-PREDICTIONS_KEY = dg.AssetKey([MEASUREMENT_SCHEMA, PREDICTIONS_TABLE])
-PARAMETERS_KEY = dg.AssetKey([MEASUREMENT_SCHEMA, PARAMETERS_TABLE])
-CALIBRATION_KEY = dg.AssetKey([MEASUREMENT_SCHEMA, CALIBRATION_TABLE])
+PREDICTIONS_KEY = dg.AssetKey([MEASUREMENT_SCHEMA, PREDICTIONS.name])
+PARAMETERS_KEY = dg.AssetKey([MEASUREMENT_SCHEMA, PARAMETERS.name])
+CALIBRATION_KEY = dg.AssetKey([MEASUREMENT_SCHEMA, CALIBRATION.name])
 
 
 def min_repeat_buyers(project_file: Path = REPO_ROOT / "dbt_project.yml") -> int:
@@ -53,6 +53,7 @@ def min_repeat_buyers(project_file: Path = REPO_ROOT / "dbt_project.yml") -> int
         dg.AssetSpec(
             PREDICTIONS_KEY,
             group_name=CLV_GROUP,
+            metadata={"dagster/column_schema": PREDICTIONS.column_schema()},
             deps=[SUMMARY_KEY],
             kinds={"duckdb", "python", "scipy"},
             description=(
@@ -66,6 +67,7 @@ def min_repeat_buyers(project_file: Path = REPO_ROOT / "dbt_project.yml") -> int
         dg.AssetSpec(
             PARAMETERS_KEY,
             group_name=CLV_GROUP,
+            metadata={"dagster/column_schema": PARAMETERS.column_schema()},
             deps=[SUMMARY_KEY],
             kinds={"duckdb", "python", "scipy"},
             description=(
@@ -77,6 +79,7 @@ def min_repeat_buyers(project_file: Path = REPO_ROOT / "dbt_project.yml") -> int
         dg.AssetSpec(
             CALIBRATION_KEY,
             group_name=CLV_GROUP,
+            metadata={"dagster/column_schema": CALIBRATION.column_schema()},
             deps=[ORDER_DAYS_KEY],
             kinds={"duckdb", "python", "scipy"},
             description=(

@@ -13,10 +13,10 @@ import yaml
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement.experiments import (
-    MEASUREMENT_SCHEMA,
-    STATISTICS_TABLE,
+    STATISTICS,
     run_experiments,
 )
+from orchestration.measurement.tables import MEASUREMENT_SCHEMA
 from orchestration.project import REPO_ROOT
 
 VARIATIONS_KEY = dg.AssetKey(["intermediate", "int_experiment_variations"])
@@ -35,8 +35,9 @@ def srm_threshold(project_file: Path = REPO_ROOT / "dbt_project.yml") -> float:
 
 
 @dg.asset(
-    key=dg.AssetKey([MEASUREMENT_SCHEMA, STATISTICS_TABLE]),
+    key=dg.AssetKey([MEASUREMENT_SCHEMA, STATISTICS.name]),
     group_name="experiments",
+    metadata={"dagster/column_schema": STATISTICS.column_schema()},
     deps=[VARIATIONS_KEY],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "python", "scipy"},

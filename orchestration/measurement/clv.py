@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
+from orchestration.measurement.tables import OutputTable, replace_tables
+
 #: Forecast horizon of `expected_purchases_12m`, in days.
 HORIZON_DAYS = 365
 #: Each parameter is searched within this factor either way of its start (1 for the
@@ -77,45 +79,54 @@ FIT_UNRELIABLE = "unreliable"
 
 SUMMARY_RELATION = "intermediate.int_clv_customer_summary"
 ORDER_DAYS_RELATION = "intermediate.int_clv_order_days"
-MEASUREMENT_SCHEMA = "measurement"
-PREDICTIONS_TABLE = "clv_customer_predictions"
-PARAMETERS_TABLE = "clv_parameters"
-CALIBRATION_TABLE = "clv_calibration"
-
-#: Column names and DuckDB types of the three measurement tables.
-PREDICTION_COLUMNS = (
-    ("customer_id", "varchar"),
-    ("frequency", "integer"),
-    ("recency_days", "integer"),
-    ("tenure_days", "integer"),
-    ("avg_repeat_order_value", "double"),
-    ("probability_alive", "double"),
-    ("expected_purchases_12m", "double"),
-    ("expected_order_value", "double"),
-    ("predicted_clv_12m", "double"),
-    ("model_fitted_at", "timestamp"),
+#: The three measurement tables (names, columns and DuckDB types).
+PREDICTIONS = OutputTable(
+    "clv_customer_predictions",
+    columns=(
+        ("customer_id", "varchar"),
+        ("frequency", "integer"),
+        ("recency_days", "integer"),
+        ("tenure_days", "integer"),
+        ("avg_repeat_order_value", "double"),
+        ("probability_alive", "double"),
+        ("expected_purchases_12m", "double"),
+        ("expected_order_value", "double"),
+        ("predicted_clv_12m", "double"),
+        ("model_fitted_at", "timestamp"),
+    ),
 )
-PARAMETER_COLUMNS = (
-    ("model", "varchar"),
-    ("parameter", "varchar"),
-    ("value", "double"),
-    ("log_likelihood", "double"),
-    ("customers_fitted", "integer"),
-    ("model_fitted_at", "timestamp"),
-    ("fit_status", "varchar"),
-    ("fit_note", "varchar"),
+PARAMETERS = OutputTable(
+    "clv_parameters",
+    columns=(
+        ("model", "varchar"),
+        ("parameter", "varchar"),
+        ("value", "double"),
+        ("log_likelihood", "double"),
+        ("customers_fitted", "integer"),
+        ("model_fitted_at", "timestamp"),
+        ("fit_status", "varchar"),
+        ("fit_note", "varchar"),
+    ),
 )
-CALIBRATION_COLUMNS = (
-    ("frequency_in_calibration", "varchar"),
-    ("customers", "integer"),
-    ("mean_predicted_holdout_purchases", "double"),
-    ("mean_actual_holdout_purchases", "double"),
-    ("mean_absolute_error", "double"),
-    ("calibration_days", "integer"),
-    ("holdout_days", "integer"),
-    ("model_fitted_at", "timestamp"),
-    ("fit_status", "varchar"),
-    ("fit_note", "varchar"),
+CALIBRATION = OutputTable(
+    "clv_calibration",
+    columns=(
+        ("frequency_in_calibration", "varchar"),
+        ("customers", "integer"),
+        ("mean_predicted_holdout_purchases", "double"),
+        ("mean_actual_holdout_purchases", "double"),
+        ("mean_absolute_error", "double"),
+        ("calibration_days", "integer"),
+        ("holdout_days", "integer"),
+        ("model_fitted_at", "timestamp"),
+        ("fit_status", "varchar"),
+        ("fit_note", "varchar"),
+    ),
+)
+PREDICTIONS_TABLE, PARAMETERS_TABLE, CALIBRATION_TABLE = (
+    PREDICTIONS.name,
+    PARAMETERS.name,
+    CALIBRATION.name,
 )
 
 
@@ -848,7 +859,7 @@ def parameter_columns(fit: ClvFit, model_fitted_at: dt.datetime | None) -> dict[
                 )
                 for name in names
             ]
-    return {name: [row[i] for row in rows] for i, (name, _) in enumerate(PARAMETER_COLUMNS)}
+    return {name: [row[i] for row in rows] for i, name in enumerate(PARAMETERS.column_names)}
 
 
 def calibration_columns(
@@ -871,7 +882,7 @@ def calibration_columns(
         )
         for row in calibration.rows
     ]
-    return {name: [row[i] for row in rows] for i, (name, _) in enumerate(CALIBRATION_COLUMNS)}
+    return {name: [row[i] for row in rows] for i, name in enumerate(CALIBRATION.column_names)}
 
 
 def write_clv_tables(
@@ -881,31 +892,12 @@ def write_clv_tables(
     calibration: dict[str, list] | None = None,
 ) -> None:
     """Replace the measurement tables in one transaction: readers see the old set or
-    the new set, never a mix. Columns go in as typed lists, unnested together."""
+    the new set, never a mix."""
     if calibration is None:
-        calibration = {name: [] for name, _ in CALIBRATION_COLUMNS}
-    con.execute("begin transaction")
-    try:
-        con.execute(f"create schema if not exists {MEASUREMENT_SCHEMA}")
-        for table, columns, values in (
-            (PREDICTIONS_TABLE, PREDICTION_COLUMNS, predictions),
-            (PARAMETERS_TABLE, PARAMETER_COLUMNS, parameters),
-            (CALIBRATION_TABLE, CALIBRATION_COLUMNS, calibration),
-        ):
-            relation = f"{MEASUREMENT_SCHEMA}.{table}"
-            definition = ", ".join(f"{name} {data_type}" for name, data_type in columns)
-            con.execute(f"create or replace table {relation} ({definition})")
-            unnested = ", ".join(
-                f"unnest(cast(? as {data_type}[])) as {name}" for name, data_type in columns
-            )
-            con.execute(
-                f"insert into {relation} select {unnested}",
-                [values[name] for name, _ in columns],
-            )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        calibration = CALIBRATION.columns_of([])
+    replace_tables(
+        con, {PREDICTIONS: predictions, PARAMETERS: parameters, CALIBRATION: calibration}
+    )
 
 
 @dataclass(frozen=True)

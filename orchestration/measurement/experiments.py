@@ -37,20 +37,24 @@ from dataclasses import dataclass
 
 import duckdb
 
-MEASUREMENT_SCHEMA = "measurement"
-STATISTICS_TABLE = "experiment_statistics"
+from orchestration.measurement.tables import OutputTable, replace_tables
+
 VARIATIONS_TABLE = "intermediate.int_experiment_variations"
 CONFIDENCE_LEVEL = 0.95
-STATISTICS_COLUMNS = """
-    experiment_id varchar not null,
-    variation_id varchar not null,
-    conversion_diff_ci_low double,
-    conversion_diff_ci_high double,
-    conversion_p_value double,
-    revenue_p_value double,
-    srm_p_value double,
-    primary key (experiment_id, variation_id)
-"""
+STATISTICS = OutputTable(
+    "experiment_statistics",
+    columns=(
+        ("experiment_id", "varchar"),
+        ("variation_id", "varchar"),
+        ("conversion_diff_ci_low", "double"),
+        ("conversion_diff_ci_high", "double"),
+        ("conversion_p_value", "double"),
+        ("revenue_p_value", "double"),
+        ("srm_p_value", "double"),
+    ),
+    key=("experiment_id", "variation_id"),
+)
+STATISTICS_TABLE = STATISTICS.name
 
 
 @dataclass(frozen=True)
@@ -241,20 +245,7 @@ def write_statistics(
     con: duckdb.DuckDBPyConnection, statistics: Sequence[VariationStatistics]
 ) -> None:
     """Replace the statistics table in one transaction: readers see old or new, whole."""
-    table = f"{MEASUREMENT_SCHEMA}.{STATISTICS_TABLE}"
-    con.execute("begin transaction")
-    try:
-        con.execute(f"create schema if not exists {MEASUREMENT_SCHEMA}")
-        con.execute(f"create or replace table {table} ({STATISTICS_COLUMNS})")
-        if statistics:
-            con.executemany(
-                f"insert into {table} values (?, ?, ?, ?, ?, ?, ?)",
-                [row.as_row() for row in statistics],
-            )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+    replace_tables(con, {STATISTICS: STATISTICS.columns_of([row.as_row() for row in statistics])})
 
 
 def run_experiments(con: duckdb.DuckDBPyConnection) -> list[VariationStatistics]:
