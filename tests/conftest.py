@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pickle
+import secrets
 import shutil
 import subprocess
 import time
@@ -20,18 +21,14 @@ import duckdb
 import pytest
 from filelock import FileLock
 
-from journey_tools.sample_data import generate_landing
 from orchestration.ingestion.loader import ensure_raw_schema, landing_days, load_partition
 from orchestration.ingestion.specs import spec_for
 from orchestration.privacy.keys import KEY_FILE_ENV
 from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
 from tests.support import (
-    PIPELINE_CUSTOMERS,
-    PIPELINE_DAYS,
-    PIPELINE_SEED,
-    PIPELINE_START,
     PipelineRun,
+    generate_pipeline_landing,
 )
 
 DAY = dt.date(2026, 3, 10)
@@ -142,13 +139,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 def _build_pipeline(root: Path) -> PipelineRun:
     """Generates the landing folder and runs the whole pipeline over every day of it."""
-    manifest = generate_landing(
-        root / "landing",
-        customers=PIPELINE_CUSTOMERS,
-        days=PIPELINE_DAYS,
-        start=PIPELINE_START,
-        seed=PIPELINE_SEED,
-    )
+    manifest = generate_pipeline_landing(root / "landing")
     settings = _pipeline_settings(root)
     days = landing_days(settings.landing_dir)
     outcome = run_pipeline(settings, days[0], days[-1], instance=dg.DagsterInstance.ephemeral())
@@ -161,21 +152,45 @@ def _pipeline_settings(root: Path) -> Settings:
     )
 
 
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every xdist worker of this session sees (the session's own without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if worker_id != "master" else base
+
+
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[PipelineRun]:
+def erasure_key_file(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Path]:
+    """One erasure key for every warehouse the session builds from the generated landing,
+    so that their pseudonyms, and hence their marts, can be compared (created once, under a
+    lock, before any run could create one of its own)."""
+    path = _shared_dir(tmp_path_factory, worker_id) / "erasure_key"
+    with FileLock(str(path) + ".lock"):
+        if not path.exists():
+            path.write_text(secrets.token_hex(32) + "\n")
+            path.chmod(0o600)
+    saved = os.environ.get(KEY_FILE_ENV)
+    os.environ[KEY_FILE_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if saved is None:
+            os.environ.pop(KEY_FILE_ENV, None)
+        else:
+            os.environ[KEY_FILE_ENV] = saved
+
+
+@pytest.fixture(scope="session")
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, erasure_key_file: Path
+) -> Iterator[PipelineRun]:
     """One run of the whole pipeline over every day of a generated landing, shared by every
     test (read-only: a test that writes works on `pipeline.copy(...)`).
 
     Under pytest-xdist the first worker that needs it builds it; the others wait for that
     build (a file lock beside the workers' temporary folders) and read the same files."""
-    shared = worker_id != "master"
-    base = tmp_path_factory.getbasetemp()
-    root = (base.parent if shared else base) / "pipeline"
-    names = ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR", "JOURNEY_REPORTING_TZ", KEY_FILE_ENV)
+    root = _shared_dir(tmp_path_factory, worker_id) / "pipeline"
+    names = ("JOURNEY_LANDING_DIR", "JOURNEY_WAREHOUSE_DIR", "JOURNEY_REPORTING_TZ")
     saved = {k: os.environ.get(k) for k in names}
-    # One erasure key for every warehouse built from this landing folder, so that their
-    # pseudonyms, and hence their marts, can be compared.
-    os.environ[KEY_FILE_ENV] = str(root / "erasure_key")
     _pipeline_settings(root).export()
     built = root / "pipeline.pickle"
     try:
@@ -197,12 +212,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterat
 # The longest files go first, so that the short ones fill the other workers around them:
 # the day-by-day runs with killed runs, the erasure runs, the SQL linter, Superset.
 LONG_FIRST = (
-    "test_operations.py",
+    "test_operations.py",  # needs the pipeline's marts only at its end
+    "test_pipeline.py",  # builds the pipeline meanwhile
     "test_privacy.py",
     "test_code_quality.py",
     "test_superset.py",
     "test_dev_target.py",
-    "test_pipeline.py",
 )
 
 

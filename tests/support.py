@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from journey_tools.sample_data import generate_landing
 from orchestration.runner import RunOutcome
 from orchestration.settings import Settings
 
@@ -147,3 +148,14 @@ def kill_journey_when(
     assert triggered, f"the run ended before the kill point:\n{output[-3000:]}"
     assert process.returncode == -signal.SIGKILL, output[-3000:]
     return output
+
+
+def generate_pipeline_landing(out: Path) -> dict:
+    """The landing folder of the `pipeline` fixture (the same bytes wherever it is written)."""
+    return generate_landing(
+        out,
+        customers=PIPELINE_CUSTOMERS,
+        days=PIPELINE_DAYS,
+        start=PIPELINE_START,
+        seed=PIPELINE_SEED,
+    )
