@@ -207,13 +207,17 @@ def pipeline(
                 os.environ[key] = value
 
 
-# xdist hands out whole test files (`--dist loadfile`, pyproject.toml): a module's
-# fixtures (a run of its own, Superset, a generated landing) are built once, on one worker.
-# The longest files go first, so that the short ones fill the other workers around them:
-# the day-by-day runs with killed runs, the erasure runs, the SQL linter, Superset.
+# xdist hands out whole test files (`--dist loadfile`, pyproject.toml) in this order
+# (`--no-loadscope-reorder`): a module's fixtures (a run of its own, Superset, a generated
+# landing) are built once, on one worker. A worker holds the next file while fewer than
+# three of its tests are pending, then takes the next one free. So the longest test (the
+# day-by-day runs, which need the pipeline's marts only at their end) starts at once
+# beside the pipeline build, holding a short file behind it, and the other worker works
+# through the other long files meanwhile.
 LONG_FIRST = (
-    "test_operations.py",  # needs the pipeline's marts only at its end
-    "test_pipeline.py",  # builds the pipeline meanwhile
+    "test_operations.py",
+    "test_pipeline.py",
+    "test_definitions.py",
     "test_privacy.py",
     "test_code_quality.py",
     "test_superset.py",

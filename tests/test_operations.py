@@ -1,4 +1,5 @@
-"""Daily operations: day-by-day runs, killed runs and reruns converge to one full run.
+"""Daily operations: day-by-day runs and killed runs converge to one full run (a rerun
+of past partitions: tests/test_pipeline.py).
 
 The reference is the session's `pipeline` fixture: one in-process run over every day of
 the generated landing. Here a second warehouse is built from the same landing folder the
@@ -15,10 +16,8 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 
-from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
 from tests.support import (
     PIPELINE_DAYS,
@@ -122,32 +121,3 @@ def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
     assert failed.returncode != 0
     assert "not_null_stg_web__events_message_id" in failed.stdout + failed.stderr
     assert _digest(bi) == published, "BI keeps the last copy that passed its tests"
-
-
-def test_rerunning_past_partitions_changes_no_raw_staging_or_mart_row(
-    pipeline, monkeypatch, tmp_path
-):
-    """A rerun of days already loaded (on a copy of the reference warehouse), while a BI
-    reader holds the published copy open: every raw, staging and mart row stays as it was.
-    With a late-data lookback the rerun also re-parses the days before its window."""
-    monkeypatch.setenv("JOURNEY_WEB_LATE_DATA_LOOKBACK_DAYS", "2")
-    monkeypatch.setenv("JOURNEY_EMAIL_LATE_DATA_LOOKBACK_DAYS", "2")
-    rerun = pipeline.copy(tmp_path / "warehouse")
-    # the run exports its settings; monkeypatch puts the shared ones back afterwards
-    monkeypatch.setenv("JOURNEY_WAREHOUSE_DIR", str(rerun.settings.warehouse_dir))
-    with rerun.connect() as con:
-        before = snapshot(con, ("raw", "staging", "marts"))
-    reader = duckdb.connect(str(rerun.settings.published_dir / "bi.duckdb"), read_only=True)
-
-    outcome = run_pipeline(
-        rerun.settings,
-        PIPELINE_START + dt.timedelta(days=2),
-        PIPELINE_START + dt.timedelta(days=4),
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-
-    assert outcome.success, outcome.failure
-    reader.execute("select count(*) from information_schema.tables").fetchall()
-    reader.close()
-    with rerun.connect() as con:
-        assert snapshot(con, ("raw", "staging", "marts")) == before
