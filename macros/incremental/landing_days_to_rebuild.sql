@@ -32,8 +32,8 @@
         select {{ day_column }} as landing_dt
         from {{ upstream }}
         where
-            {{ day_column }} >= cast('{{ var("window_start") }}' as date) - {{ lookback_days | int }}
-            and {{ day_column }} < cast('{{ var("window_end") }}' as date)
+            {{ day_column }} >= {{ run_window_bound('start') }} - {{ lookback_days | int }}
+            and {{ day_column }} < {{ run_window_bound('end') }}
         {%- endif %}
 {%- endmacro %}
 

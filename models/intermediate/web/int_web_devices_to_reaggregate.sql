@@ -10,11 +10,6 @@
     schema=aggregated.schema,
     identifier=aggregated.identifier,
 ) is not none -%}
-{#- The run's partition window (vars window_start inclusive, window_end exclusive), when it
-    passes one; null bounds select no day. -#}
-{%- set has_window = var('window_start', none) and var('window_end', none) -%}
-{%- set window_start = "'" ~ var('window_start') ~ "'" if has_window else 'null' -%}
-{%- set window_end = "'" ~ var('window_end') ~ "'" if has_window else 'null' -%}
 
 with
 
@@ -94,8 +89,8 @@ window_devices as (
     select device_key
     from int_web_events_sessionized
     where
-        landing_dt >= cast({{ window_start }} as date)
-        and landing_dt < cast({{ window_end }} as date)
+        landing_dt >= {{ run_window_bound('start') }}
+        and landing_dt < {{ run_window_bound('end') }}
 
 ),
 
