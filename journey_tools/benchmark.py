@@ -410,10 +410,11 @@ def run_lower_bound(manifest_path: Path, database: Path, report: Path) -> None:
     import duckdb
 
     from orchestration.defs.resources import apply_duckdb_settings
+    from orchestration.settings import Settings
 
     statements = lower_bound_statements(json.loads(manifest_path.read_text()))
     con = duckdb.connect(str(database))
-    apply_duckdb_settings(con)
+    apply_duckdb_settings(con, Settings.from_env())
     timings = []
     started = time.monotonic()
     for uid, kind, relation, sql in statements:

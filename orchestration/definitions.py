@@ -55,7 +55,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[daily_job, build_publish_job()],
         schedules=[build_daily_schedule(daily_job)],
         resources={
-            "warehouse": Warehouse(),
+            "warehouse": Warehouse.from_settings(settings),
             "health_thresholds": HealthThresholds(),
             "dbt": DbtCliResource(
                 project_dir=dbt_project, dbt_executable=dbt_executable(), target=DBT_TARGET
@@ -66,4 +66,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Built when Dagster loads the code location, not when this module is imported: the
+    partitions span the landing folder's days, which building reads."""
+    return build_definitions()

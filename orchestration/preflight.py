@@ -64,9 +64,9 @@ def check_landing_dir(landing_dir: Path) -> None:
         )
 
 
-def check_duckdb_values(environ: Mapping[str, str]) -> None:
+def check_duckdb_values(settings: Settings) -> None:
     """Memory limit and temp folder are what DuckDB accepts (asked of DuckDB itself)."""
-    memory = environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT", "").strip()
+    memory = settings.duckdb_memory_limit
     if memory:
         with duckdb.connect(":memory:") as con:
             try:
@@ -76,7 +76,7 @@ def check_duckdb_values(environ: Mapping[str, str]) -> None:
                     f"JOURNEY_DUCKDB_MEMORY_LIMIT={memory!r} is not a memory size: use a "
                     "number with a unit, such as 4GB or 800MB"
                 ) from None
-    temp_dir = environ.get("JOURNEY_DUCKDB_TEMP_DIR", "").strip()
+    temp_dir = settings.duckdb_temp_dir
     if temp_dir and Path(temp_dir).exists() and not Path(temp_dir).is_dir():
         raise SettingsError(
             f"JOURNEY_DUCKDB_TEMP_DIR={temp_dir} is a file: point it at a folder for DuckDB "
@@ -116,6 +116,6 @@ def check_all(settings: Settings, environ: Mapping[str, str] | None = None) -> N
     environ = os.environ if environ is None else environ
     check_warehouse_dir(settings.warehouse_dir)
     check_landing_dir(settings.landing_dir)
-    check_duckdb_values(environ)
+    check_duckdb_values(settings)
     check_whole_numbers(environ)
     check_health_thresholds(environ)

@@ -1,4 +1,11 @@
-"""The operations contract's settings, read from the environment when asked for."""
+"""The operations contract's settings: read from the environment in one place (from_env).
+
+`journey` commands and the Dagster code location call `Settings.from_env()` once; the
+definitions hand the values to the `warehouse` resource as its configuration (shown in the
+Dagster UI), and every step reads them from there. `export()` passes them on to the dbt
+processes, whose `profiles.yml` reads them with `env_var()`. Dagster's `dg.EnvVar` is not
+used for them because it has no default, and every setting of the contract has one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ from orchestration.project import REPO_ROOT
 
 DEFAULT_LANDING_DIR = REPO_ROOT / "landing"
 DEFAULT_WAREHOUSE_DIR = REPO_ROOT / "warehouse"
+DEFAULT_REPORTING_TZ = "UTC"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 
 
 class SettingsError(ValueError):
@@ -21,7 +30,12 @@ class SettingsError(ValueError):
 class Settings:
     landing_dir: Path
     warehouse_dir: Path
-    reporting_tz: str
+    reporting_tz: str = DEFAULT_REPORTING_TZ
+    # DuckDB's memory limit, threads and spill folder, for dbt and the Python steps alike
+    # (empty: DuckDB's default, one thread per core and journey.duckdb.tmp).
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: str = ""
+    duckdb_temp_dir: str = ""
 
     @property
     def warehouse_path(self) -> Path:
@@ -35,11 +49,21 @@ class Settings:
     def uses_default_landing(self) -> bool:
         return self.landing_dir == DEFAULT_LANDING_DIR
 
+    def duckdb_settings(self) -> dict[str, str]:
+        """What every DuckDB connection of the pipeline SETs (profiles.yml gives dbt the same)."""
+        settings = {"TimeZone": "UTC", "memory_limit": self.duckdb_memory_limit}
+        if self.duckdb_threads:
+            settings["threads"] = self.duckdb_threads
+        if self.duckdb_temp_dir:
+            settings["temp_directory"] = self.duckdb_temp_dir
+        return settings
+
     @classmethod
     def from_env(cls) -> Settings:
+        """The settings of the environment (the only place that reads JOURNEY_* for them)."""
         landing = os.environ.get("JOURNEY_LANDING_DIR") or DEFAULT_LANDING_DIR
         warehouse = os.environ.get("JOURNEY_WAREHOUSE_DIR") or DEFAULT_WAREHOUSE_DIR
-        tz = os.environ.get("JOURNEY_REPORTING_TZ") or "UTC"
+        tz = os.environ.get("JOURNEY_REPORTING_TZ") or DEFAULT_REPORTING_TZ
         try:
             zoneinfo.ZoneInfo(tz)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -51,10 +75,30 @@ class Settings:
             landing_dir=Path(landing).expanduser().resolve(),
             warehouse_dir=Path(warehouse).expanduser().resolve(),
             reporting_tz=tz,
+            duckdb_memory_limit=(
+                os.environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT", "").strip()
+                or DEFAULT_DUCKDB_MEMORY_LIMIT
+            ),
+            duckdb_threads=os.environ.get("JOURNEY_DUCKDB_THREADS", "").strip(),
+            duckdb_temp_dir=os.environ.get("JOURNEY_DUCKDB_TEMP_DIR", "").strip(),
         )
 
+    def environment(self) -> dict[str, str]:
+        """The settings as the environment variables dbt's profiles.yml and project read."""
+        return {
+            "JOURNEY_LANDING_DIR": str(self.landing_dir),
+            "JOURNEY_WAREHOUSE_DIR": str(self.warehouse_dir),
+            "JOURNEY_REPORTING_TZ": self.reporting_tz,
+            "JOURNEY_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "JOURNEY_DUCKDB_THREADS": self.duckdb_threads,
+            "JOURNEY_DUCKDB_TEMP_DIR": self.duckdb_temp_dir,
+        }
+
     def export(self) -> None:
-        """Make the resolved settings visible to dbt subprocesses (profiles.yml reads them)."""
-        os.environ["JOURNEY_LANDING_DIR"] = str(self.landing_dir)
-        os.environ["JOURNEY_WAREHOUSE_DIR"] = str(self.warehouse_dir)
-        os.environ["JOURNEY_REPORTING_TZ"] = self.reporting_tz
+        """Pass the settings on to the processes this one starts (dbt, Dagster's webserver
+        and daemon), which read them from their environment; nothing here reads them back."""
+        for name, value in self.environment().items():
+            if value:
+                os.environ[name] = value
+            else:
+                os.environ.pop(name, None)

@@ -100,3 +100,47 @@ def test_every_dbt_data_test_is_an_asset_check_of_the_model_it_guards(defs):
     tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert tests - checks == set()
+
+
+def test_importing_the_code_location_reads_no_landing_folder(monkeypatch):
+    import importlib
+
+    import orchestration.definitions as definitions
+    import orchestration.defs.partitions as partitions
+
+    def refuse(*_args):
+        raise AssertionError("the landing folder was read at import")
+
+    monkeypatch.setattr(partitions, "landing_days", refuse)
+    reloaded = importlib.reload(definitions)
+
+    with pytest.raises(AssertionError, match="read at import"):
+        reloaded.defs()  # building them (Dagster loading the location) is what reads it
+
+
+def test_the_warehouse_resource_carries_the_settings_and_ignores_the_environment(
+    tmp_path, landing, monkeypatch
+):
+    landing.write_jsonl("web", "events", "part-0.jsonl", ["{}"])
+    settings = Settings(
+        landing_dir=landing.root,
+        warehouse_dir=tmp_path / "wh",
+        reporting_tz="Europe/Berlin",
+        duckdb_memory_limit="1GB",
+        duckdb_threads="1",
+    )
+    resource = build_definitions(settings).resources["warehouse"]
+    # What a run would find in the environment does not reach the steps: the resource's
+    # configuration (shown in the Dagster UI) is the one way in.
+    monkeypatch.setenv("JOURNEY_WAREHOUSE_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("JOURNEY_DUCKDB_MEMORY_LIMIT", "9GB")
+
+    assert resource.settings() == settings
+    assert resource.settings().duckdb_settings() == {
+        "TimeZone": "UTC",
+        "memory_limit": "1GB",
+        "threads": "1",
+    }
+    with resource.connect() as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in {"1GB", "953.6MiB"}

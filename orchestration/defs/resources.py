@@ -2,53 +2,57 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from orchestration.runlock import warehouse_lock
-from orchestration.settings import Settings
+from orchestration.settings import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    DEFAULT_LANDING_DIR,
+    DEFAULT_REPORTING_TZ,
+    DEFAULT_WAREHOUSE_DIR,
+    Settings,
+)
 
 LOCK_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30)
-DEFAULT_MEMORY_LIMIT = "4GB"
 
 
-def duckdb_settings() -> dict[str, str]:
-    """DuckDB settings from the environment, the same ones profiles.yml gives dbt.
-
-    JOURNEY_DUCKDB_MEMORY_LIMIT (default 4GB), JOURNEY_DUCKDB_THREADS (default: DuckDB's,
-    one per core) and JOURNEY_DUCKDB_TEMP_DIR (where DuckDB spills; default: DuckDB's,
-    `journey.duckdb.tmp` beside the warehouse).
-    """
-    settings = {
-        "TimeZone": "UTC",
-        "memory_limit": os.environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
-    }
-    if threads := os.environ.get("JOURNEY_DUCKDB_THREADS"):
-        settings["threads"] = threads
-    if temp_dir := os.environ.get("JOURNEY_DUCKDB_TEMP_DIR"):
-        settings["temp_directory"] = temp_dir
-    return settings
-
-
-def apply_duckdb_settings(con: duckdb.DuckDBPyConnection) -> None:
-    """SET every setting of duckdb_settings() on `con` (DuckDB casts the text)."""
-    for name, value in duckdb_settings().items():
+def apply_duckdb_settings(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """SET every setting of `settings.duckdb_settings()` on `con` (DuckDB casts the text)."""
+    for name, value in settings.duckdb_settings().items():
         quoted = "'" + value.replace("'", "''") + "'"
         con.execute(f"set {name} = {quoted}")
 
 
 class Warehouse(dg.ConfigurableResource):
-    """Paths of the landing folder and the warehouse; empty means the environment's setting."""
+    """The settings of the operations contract, as this resource's configuration.
+
+    The definitions fill it from `Settings.from_env()` (`Warehouse.from_settings`); a field
+    left empty takes the contract's default, never the environment.
+    """
 
     landing_dir: str = ""
     warehouse_dir: str = ""
+    reporting_tz: str = DEFAULT_REPORTING_TZ
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: str = ""
+    duckdb_temp_dir: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Warehouse:
+        return cls(
+            landing_dir=str(settings.landing_dir),
+            warehouse_dir=str(settings.warehouse_dir),
+            reporting_tz=settings.reporting_tz,
+            duckdb_memory_limit=settings.duckdb_memory_limit,
+            duckdb_threads=settings.duckdb_threads,
+            duckdb_temp_dir=settings.duckdb_temp_dir,
+        )
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator:
@@ -61,24 +65,27 @@ class Warehouse(dg.ConfigurableResource):
             yield self
 
     def settings(self) -> Settings:
-        settings = Settings.from_env()
-        if self.landing_dir:
-            settings = replace(settings, landing_dir=Path(self.landing_dir).resolve())
-        if self.warehouse_dir:
-            settings = replace(settings, warehouse_dir=Path(self.warehouse_dir).resolve())
-        return settings
+        return Settings(
+            landing_dir=Path(self.landing_dir or DEFAULT_LANDING_DIR).resolve(),
+            warehouse_dir=Path(self.warehouse_dir or DEFAULT_WAREHOUSE_DIR).resolve(),
+            reporting_tz=self.reporting_tz,
+            duckdb_memory_limit=self.duckdb_memory_limit,
+            duckdb_threads=self.duckdb_threads,
+            duckdb_temp_dir=self.duckdb_temp_dir,
+        )
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the working warehouse for writing, retrying while another process holds it.
 
-        The connection has the time zone UTC and the DuckDB settings of duckdb_settings().
+        The connection has the time zone UTC and the resource's DuckDB settings.
         """
-        path = self.settings().warehouse_path
+        settings = self.settings()
+        path = settings.warehouse_path
         path.parent.mkdir(parents=True, exist_ok=True)
         con = open_with_retry(path)
         try:
-            apply_duckdb_settings(con)
+            apply_duckdb_settings(con, settings)
             yield con
         finally:
             con.close()
