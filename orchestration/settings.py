@@ -97,8 +97,14 @@ class Settings:
     def export(self) -> None:
         """Pass the settings on to the processes this one starts (dbt, Dagster's webserver
         and daemon), which read them from their environment; nothing here reads them back."""
-        for name, value in self.environment().items():
-            if value:
-                os.environ[name] = value
-            else:
-                os.environ.pop(name, None)
+        set_environment(self.environment())
+
+
+def set_environment(values: dict[str, str]) -> None:
+    """Set each variable of `values` in this process's environment (an empty value unsets
+    it), for the processes it starts."""
+    for name, value in values.items():
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)

@@ -1,7 +1,7 @@
 {#- The landing days an incremental model must rebuild from `upstream`: every day whose
     upstream rows changed since the model last saw them (loaded, reloaded, anonymised by
-    an erasure, or removed), plus the days of the Dagster partition window (vars
-    `window_start` inclusive, `window_end` exclusive) when the run passes one, and the
+    an erasure, or removed), plus the days of the Dagster partition window (macro
+    run_window_bound) when the run passes one, and the
     `lookback_days` landing days before it (the source's late-data lookback).
     A day is compared on its latest `loaded_at`, so the answer stays the same after the
     pre-hook has deleted the day from the model: the delete and the insert agree.
@@ -27,7 +27,7 @@
         ) as model_days
             on raw_days.landing_dt = model_days.landing_dt
         where raw_days.last_loaded_at is distinct from model_days.last_loaded_at
-        {%- if var('window_start', none) and var('window_end', none) %}
+        {%- if run_window_is_set() %}
         union
         select {{ day_column }} as landing_dt
         from {{ upstream }}

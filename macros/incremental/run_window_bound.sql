@@ -1,10 +1,19 @@
 {#- The run's partition window as a SQL date: bound 'start' (inclusive) or 'end' (exclusive),
-    from the vars window_start and window_end that a Dagster run passes; a null date when
-    the run passes no window (a plain `dbt build`), so that comparisons select no day. -#}
+    from JOURNEY_RUN_WINDOW_START and JOURNEY_RUN_WINDOW_END, which a Dagster run sets for
+    its dbt process (run_window_is_set); a null date when the run passes no window (a plain
+    `dbt build`), so that comparisons select no day. The window travels in the environment,
+    not in --vars: dbt parses the whole project again whenever --vars change, while an
+    environment variable read here is read when the SQL is compiled. -#}
 {% macro run_window_bound(bound) -%}
-    {%- if var('window_start', none) and var('window_end', none) -%}
-        cast('{{ var("window_" ~ bound) }}' as date)
+    {%- if run_window_is_set() -%}
+        cast('{{ env_var("JOURNEY_RUN_WINDOW_" ~ (bound | upper)) }}' as date)
     {%- else -%}
         cast(null as date)
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Whether the run passed its partition window (both bounds set). -#}
+{% macro run_window_is_set() -%}
+    {{- return(env_var('JOURNEY_RUN_WINDOW_START', '') != '' and env_var('JOURNEY_RUN_WINDOW_END', '') != '') -}}
 {%- endmacro %}
