@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import jinja2
 
 from orchestration.ingestion.loader import ensure_raw_schema, next_loaded_at
 from orchestration.ingestion.specs import ENTITY_SPECS, EntitySpec
@@ -58,6 +59,8 @@ from orchestration.privacy.rules import (
 from orchestration.project import REPO_ROOT
 
 PLACEHOLDER_SEED = REPO_ROOT / "seeds" / "identity" / "identity_placeholder_values.csv"
+# The seed's matching rules, the dbt macros of identity resolution (plain Jinja).
+PLACEHOLDER_RULES = REPO_ROOT / "macros" / "identity" / "placeholder_rules.sql"
 HMAC_MACRO = "_erasure_hmac"
 # Outside their own fields, identifiers are recognised anywhere in a record only when
 # long enough not to be mistaken for an ordinary value (a 5-digit contact id is not).
@@ -304,12 +307,25 @@ def _record_applied(
 # ------------------------------------------------------------------------ the eraser
 
 
-def _placeholders() -> list[tuple[str, str]]:
+def _placeholders() -> list[tuple[str | None, str]]:
+    """The seed's rows as dbt loads them (an empty value is null): the macros normalise."""
     with PLACEHOLDER_SEED.open(newline="", encoding="utf-8") as handle:
         return [
-            ((row["placeholder_value"] or "null").strip().lower(), row["match_type"].strip())
-            for row in csv.DictReader(handle)
+            (row["placeholder_value"] or None, row["match_type"]) for row in csv.DictReader(handle)
         ]
+
+
+# The placeholder rules of identity resolution, its dbt macros rendered by plain jinja2
+# (erasure runs before dbt): a candidate matches a row of the seed (`_erasure_placeholders`),
+# or is an email that is no address at all. The macros name the email type `email`, as EMAIL.
+_RULES = jinja2.Environment().from_string(PLACEHOLDER_RULES.read_text()).module
+_PLACEHOLDER_RULE_MATCHES = _RULES.placeholder_rule_matches(
+    "candidates.identifier_type",
+    "candidates.value",
+    "placeholders.match_type",
+    "placeholders.value",
+)
+_NOT_AN_EMAIL_ADDRESS = _RULES.is_not_an_email_address("identifier_type", "value")
 
 
 def _v(path: str, identifier_type: str) -> str:
@@ -412,26 +428,10 @@ from (
     placeholder_hits as (
         select candidates.identifier_type, candidates.value
         from candidates
-        inner join _erasure_placeholders as placeholders
-            on
-                (placeholders.match_type = 'exact' and placeholders.value = lower(candidates.value))
-                or (
-                    candidates.identifier_type = '{EMAIL}'
-                    and placeholders.match_type = 'email_local_part'
-                    and placeholders.value
-                    = split_part(split_part(candidates.value, '@', 1), '+', 1)
-                )
-                or (
-                    candidates.identifier_type = '{EMAIL}'
-                    and placeholders.match_type = 'email_domain'
-                    and (
-                        split_part(candidates.value, '@', 2) = placeholders.value
-                        or split_part(candidates.value, '@', 2) like '%.' || placeholders.value
-                    )
-                )
+        inner join _erasure_placeholders as placeholders on {_PLACEHOLDER_RULE_MATCHES}
         union all
         select identifier_type, value from candidates
-        where identifier_type = '{EMAIL}' and value not like '%_@_%'
+        where {_NOT_AN_EMAIL_ADDRESS}
     )
     select candidates.*
     from candidates

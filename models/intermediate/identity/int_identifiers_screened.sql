@@ -42,13 +42,14 @@ identity_placeholder_values as (
 
 ),
 
--- Some adapters load the seed text `null` as a SQL null: read it back as the text.
+-- The rules' text names the seed value in its matching form (a null is the text `null`).
 placeholders as (
 
     select
-        coalesce(lower(trim(placeholder_value)), 'null') as placeholder_value,
+        placeholder_value,
         match_type,
-        category
+        category,
+        match_type || ' ' || {{ placeholder_seed_value('placeholder_value') }} as placeholder_rule
     from identity_placeholder_values
 
 ),
@@ -97,38 +98,41 @@ identifiers as (
 
 ),
 
--- The parts that the seed's email rules look at: the local part without a +tag
--- (`test+1@shop.com` is `test`), and the domain.
+-- Each identifier with the part that each match type of the seed compares (the local part
+-- of an email is taken without its +tag: `test+1@shop.com` is `test`). The rules are in
+-- macros/identity/placeholder_rules.sql, which erasure applies too.
 identifiers_parsed as (
 
     select
         identifier_type,
         identifier_value,
-        lower(trim(identifier_value)) as matching_value,
-        case
-            when identifier_type = 'email'
-                then split_part(split_part(lower(identifier_value), '@', 1), '+', 1)
-        end as email_local_part,
-        case
-            when identifier_type = 'email'
-                then split_part(lower(identifier_value), '@', 2)
-        end as email_domain
+        {{ placeholder_match_key('exact', 'identifier_type', 'identifier_value') }} as exact_key,
+        {{ placeholder_match_key('email_local_part', 'identifier_type', 'identifier_value') }}
+            as email_local_part_key,
+        {{ placeholder_match_key('email_domain', 'identifier_type', 'identifier_value') }}
+            as email_domain_key
     from identifiers
     where identifier_value is not null
 
 ),
 
+-- Every rule that matches, one join per match type; a domain rule covers the domain and
+-- its subdomains (`example` covers `shop.example`).
 seed_matches as (
 
     select
         identifiers_parsed.identifier_type,
         identifiers_parsed.identifier_value,
         placeholders.category,
-        placeholders.match_type || ' ' || placeholders.placeholder_value as placeholder_rule,
-        1 as rule_priority
+        placeholders.placeholder_rule,
+        {{ placeholder_rule_priority('placeholders.match_type') }} as rule_priority
     from identifiers_parsed
     inner join placeholders
-        on identifiers_parsed.matching_value = placeholders.placeholder_value
+        on {{ placeholder_key_matches(
+            'exact',
+            'identifiers_parsed.exact_key',
+            'placeholders.placeholder_value'
+        ) }}
     where placeholders.match_type = 'exact'
 
     union all
@@ -137,28 +141,32 @@ seed_matches as (
         identifiers_parsed.identifier_type,
         identifiers_parsed.identifier_value,
         placeholders.category,
-        placeholders.match_type || ' ' || placeholders.placeholder_value as placeholder_rule,
-        2 as rule_priority
+        placeholders.placeholder_rule,
+        {{ placeholder_rule_priority('placeholders.match_type') }} as rule_priority
     from identifiers_parsed
     inner join placeholders
-        on identifiers_parsed.email_local_part = placeholders.placeholder_value
+        on {{ placeholder_key_matches(
+            'email_local_part',
+            'identifiers_parsed.email_local_part_key',
+            'placeholders.placeholder_value'
+        ) }}
     where placeholders.match_type = 'email_local_part'
 
     union all
 
-    -- A domain rule covers the domain and its subdomains (`example` covers `shop.example`).
     select
         identifiers_parsed.identifier_type,
         identifiers_parsed.identifier_value,
         placeholders.category,
-        placeholders.match_type || ' ' || placeholders.placeholder_value as placeholder_rule,
-        3 as rule_priority
+        placeholders.placeholder_rule,
+        {{ placeholder_rule_priority('placeholders.match_type') }} as rule_priority
     from identifiers_parsed
     inner join placeholders
-        on (
-            identifiers_parsed.email_domain = placeholders.placeholder_value
-            or identifiers_parsed.email_domain like '%.' || placeholders.placeholder_value
-        )
+        on {{ placeholder_key_matches(
+            'email_domain',
+            'identifiers_parsed.email_domain_key',
+            'placeholders.placeholder_value'
+        ) }}
     where placeholders.match_type = 'email_domain'
 
     union all
@@ -169,9 +177,9 @@ seed_matches as (
         identifier_value,
         'not_an_email_address' as category,
         'email without local part, @ or domain' as placeholder_rule,
-        4 as rule_priority
+        {{ placeholder_rule_priority("'not_an_email_address'") }} as rule_priority
     from identifiers_parsed
-    where identifier_type = 'email' and identifier_value not like '%_@_%'
+    where {{ is_not_an_email_address('identifier_type', 'identifier_value') }}
 
 ),
 

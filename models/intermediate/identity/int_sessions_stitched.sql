@@ -38,10 +38,10 @@ identity_placeholder_values as (
 
 ),
 
--- Some adapters load the seed text `null` as a SQL null: read it back as the text.
+-- The seed's exact rules, the ones that apply to a device id (macros placeholder_rules).
 exact_placeholders as (
 
-    select distinct coalesce(lower(trim(placeholder_value)), 'null') as placeholder_value
+    select distinct {{ placeholder_seed_value('placeholder_value') }} as placeholder_value
     from identity_placeholder_values
     where match_type = 'exact'
 
@@ -64,7 +64,9 @@ sessions as (
     left join int_crm_contacts_merged
         on int_sessions.identified_user_id = int_crm_contacts_merged.crm_contact_id
     left join exact_placeholders
-        on lower(trim(int_sessions.anonymous_id)) = exact_placeholders.placeholder_value
+        on
+            {{ placeholder_match_key('exact', "'web_anonymous_id'", 'int_sessions.anonymous_id') }}
+            = exact_placeholders.placeholder_value
 
 ),
 
