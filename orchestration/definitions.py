@@ -5,8 +5,8 @@ from __future__ import annotations
 import warnings
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
+from orchestration.dbt_cli import JourneyDbtCli
 from orchestration.defs.attribution import markov_removal_effects
 from orchestration.defs.clv import clv_model
 from orchestration.defs.dbt import build_dbt_assets
@@ -57,7 +57,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         resources={
             "warehouse": Warehouse.from_settings(settings),
             "health_thresholds": HealthThresholds(),
-            "dbt": DbtCliResource(
+            "dbt": JourneyDbtCli(
                 project_dir=dbt_project, dbt_executable=dbt_executable(), target=DBT_TARGET
             ),
         },

@@ -38,12 +38,12 @@ def prepare_manifest() -> Path:
 
     Skipped when the manifest is newer than every file of the dbt project (the graph
     cannot have changed); each `dbt build` parses again for its own compilation."""
-    from dagster_dbt import DbtCliResource
+    from orchestration.dbt_cli import JourneyDbtCli
 
     if manifest_is_current():
         return dbt_project.manifest_path
 
-    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt = JourneyDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable())
     # Parsed for the pipeline's target: the semantic manifest names its relations' database
     # (journey, not dev), which MetricFlow queries.
     dbt.cli(
