@@ -51,10 +51,8 @@ NOT_YET_PORTABLE = {
     "int_crm_contacts_merged": "list_position, list_slice",
     "int_email_click_sessions": "url_decode (macro url_query_param)",
     "int_sessions_aggregated": "hash (macro sessionized_message_fingerprint); ordered array_agg",
-    "int_traffic_source_channels": "left(domain, -2) (macro host_matches_domain)",
     "int_web_devices_to_reaggregate": "hash (macro sessionized_message_fingerprint)",
     "int_web_devices_to_recompute": "hash",
-    "int_web_referrers": "left(domain, -2) (macro host_matches_domain)",
 }
 
 # Functions sqlglot does not know (parsed as anonymous functions, copied into the Spark SQL

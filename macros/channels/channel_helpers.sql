@@ -73,7 +73,7 @@
         case when {{ domain }} like '%.*' then {{ host_without_public_suffix(host) }} else {{ host }} end
     {%- endset -%}
     {%- set parent -%}
-        case when {{ domain }} like '%.*' then left({{ domain }}, -2) else {{ domain }} end
+        case when {{ domain }} like '%.*' then substring({{ domain }}, 1, length({{ domain }}) - 2) else {{ domain }} end
     {%- endset -%}
     ({{ name }} = {{ parent }} or right({{ name }}, length({{ parent }}) + 1) = '.' || {{ parent }})
 {%- endmacro %}
