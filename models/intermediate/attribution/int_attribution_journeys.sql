@@ -83,7 +83,7 @@ non_converting_steps as (
     select
         'run:' || first_value(touchpoint_id) over by_run as journey_id,
         false as is_converting,
-        cast(null as varchar) as order_id,
+        cast(null as {{ dbt.type_string() }}) as order_id,
         customer_id,
         row_number() over by_run as step_number,
         touchpoint_id,

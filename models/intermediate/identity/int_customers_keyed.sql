@@ -24,9 +24,9 @@ crm_people as (
         customer_id,
         'crm_contact' as person_type,
         surviving_crm_contact_id,
-        cast(null as varchar) as email,
-        cast(null as varchar) as web_anonymous_id,
-        cast(null as varchar) as web_session_id
+        cast(null as {{ dbt.type_string() }}) as email,
+        cast(null as {{ dbt.type_string() }}) as web_anonymous_id,
+        cast(null as {{ dbt.type_string() }}) as web_session_id
     from int_crm_contacts_merged
     where crm_contact_id = surviving_crm_contact_id
 
@@ -37,10 +37,10 @@ email_people as (
     select
         customer_id,
         'email_address' as person_type,
-        cast(null as varchar) as surviving_crm_contact_id,
+        cast(null as {{ dbt.type_string() }}) as surviving_crm_contact_id,
         email,
-        cast(null as varchar) as web_anonymous_id,
-        cast(null as varchar) as web_session_id
+        cast(null as {{ dbt.type_string() }}) as web_anonymous_id,
+        cast(null as {{ dbt.type_string() }}) as web_session_id
     from int_email_addresses_resolved
     where resolution = 'email_only'
 
@@ -51,10 +51,10 @@ device_people as (
     select distinct
         customer_id,
         'web_device' as person_type,
-        cast(null as varchar) as surviving_crm_contact_id,
-        cast(null as varchar) as email,
+        cast(null as {{ dbt.type_string() }}) as surviving_crm_contact_id,
+        cast(null as {{ dbt.type_string() }}) as email,
         web_anonymous_id,
-        cast(null as varchar) as web_session_id
+        cast(null as {{ dbt.type_string() }}) as web_session_id
     from int_sessions_stitched
     where stitch_method = 'anonymous_device'
 
@@ -65,8 +65,8 @@ session_people as (
     select
         customer_id,
         'web_session' as person_type,
-        cast(null as varchar) as surviving_crm_contact_id,
-        cast(null as varchar) as email,
+        cast(null as {{ dbt.type_string() }}) as surviving_crm_contact_id,
+        cast(null as {{ dbt.type_string() }}) as email,
         web_anonymous_id,
         session_id as web_session_id
     from int_sessions_stitched

@@ -309,7 +309,7 @@ placeholder_user_ids as (
     select
         'web_user_id' as identifier_type,
         int_web_identifications.web_user_id as identifier_value,
-        cast(null as varchar) as surviving_crm_contact_id,
+        cast(null as {{ dbt.type_string() }}) as surviving_crm_contact_id,
         1 as evidence_priority,
         'web_user_id' as evidence_sources,
         min(int_web_identifications.identified_at) as first_linked_at,
@@ -406,7 +406,7 @@ final as (
         case
             when is_placeholder then placeholder_category || ': ' || placeholder_rule
             when identifier_contacts_count > {{ max_contacts }}
-                then 'joins ' || cast(identifier_contacts_count as varchar)
+                then 'joins ' || cast(identifier_contacts_count as {{ dbt.type_string() }})
                     || ' surviving contacts; identity_max_contacts_per_identifier is '
                     || '{{ max_contacts }}'
         end as refusal_detail

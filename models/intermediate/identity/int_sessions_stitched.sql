@@ -183,7 +183,7 @@ timeline as (
     union all
     select
         anonymous_id,
-        cast(null as varchar) as session_id,
+        cast(null as {{ dbt.type_string() }}) as session_id,
         identified_at as timeline_at,
         cast(null as timestamp) as window_ends_at,
         identified_at,

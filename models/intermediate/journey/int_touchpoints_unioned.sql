@@ -196,9 +196,9 @@ final as (
         occurred_at,
         source_system,
         touchpoint_type,
-        cast(channel as varchar) as channel,
-        cast(campaign as varchar) as campaign,
-        cast(email_campaign_id as varchar) as email_campaign_id,
+        cast(channel as {{ dbt.type_string() }}) as channel,
+        cast(campaign as {{ dbt.type_string() }}) as campaign,
+        cast(email_campaign_id as {{ dbt.type_string() }}) as email_campaign_id,
         cast(is_marketing_email as boolean) as is_marketing_email,
         source_record_id
     from unioned

@@ -157,7 +157,7 @@ unattributed_credits as (
 
     select
         attributable_orders.order_id,
-        cast(null as varchar) as touchpoint_id,
+        cast(null as {{ dbt.type_string() }}) as touchpoint_id,
         attribution_models.attribution_model,
         1.0 as credit
     from attributable_orders

@@ -9,7 +9,7 @@ predictions as (
 final as (
 
     select
-        cast(customer_id as varchar) as customer_id,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
         cast(frequency as integer) as frequency,
         cast(recency_days as integer) as recency_days,
         cast(tenure_days as integer) as tenure_days,

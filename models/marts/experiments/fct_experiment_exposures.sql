@@ -15,11 +15,11 @@ variations as (
 final as (
 
     select
-        cast(exposures.experiment_id as varchar) as experiment_id,
-        cast(variations.experiment_name as varchar) as experiment_name,
-        cast(exposures.customer_id as varchar) as customer_id,
-        cast(exposures.variation_id as varchar) as variation_id,
-        cast(variations.variation_name as varchar) as variation_name,
+        cast(exposures.experiment_id as {{ dbt.type_string() }}) as experiment_id,
+        cast(variations.experiment_name as {{ dbt.type_string() }}) as experiment_name,
+        cast(exposures.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(exposures.variation_id as {{ dbt.type_string() }}) as variation_id,
+        cast(variations.variation_name as {{ dbt.type_string() }}) as variation_name,
         cast(exposures.first_exposed_at as timestamp) as first_exposed_at,
         cast(exposures.is_multiple_exposure as boolean) as is_multiple_exposure,
         cast(exposures.views_count as bigint) as views_count,

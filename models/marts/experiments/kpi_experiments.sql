@@ -58,10 +58,10 @@ joined as (
 final as (
 
     select
-        cast(experiment_id as varchar) as experiment_id,
-        cast(experiment_name as varchar) as experiment_name,
-        cast(variation_id as varchar) as variation_id,
-        cast(variation_name as varchar) as variation_name,
+        cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
+        cast(experiment_name as {{ dbt.type_string() }}) as experiment_name,
+        cast(variation_id as {{ dbt.type_string() }}) as variation_id,
+        cast(variation_name as {{ dbt.type_string() }}) as variation_name,
         cast(is_control as boolean) as is_control,
         cast(exposed_customers as bigint) as exposed_customers,
         cast(converted_customers as bigint) as converted_customers,

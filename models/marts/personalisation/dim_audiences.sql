@@ -27,12 +27,12 @@ member_counts as (
 final as (
 
     select
-        cast(audiences.audience as varchar) as audience,
-        cast(audiences.purpose as varchar) as purpose,
-        cast(audiences.description as varchar) as description,
-        cast(audiences.rule_type as varchar) as rule_type,
-        cast(audiences.rule_value as varchar) as rule_value,
-        cast(audiences.not_followed_by as varchar) as not_followed_by,
+        cast(audiences.audience as {{ dbt.type_string() }}) as audience,
+        cast(audiences.purpose as {{ dbt.type_string() }}) as purpose,
+        cast(audiences.description as {{ dbt.type_string() }}) as description,
+        cast(audiences.rule_type as {{ dbt.type_string() }}) as rule_type,
+        cast(audiences.rule_value as {{ dbt.type_string() }}) as rule_value,
+        cast(audiences.not_followed_by as {{ dbt.type_string() }}) as not_followed_by,
         cast(audiences.window_days as integer) as window_days,
         cast(coalesce(member_counts.members, 0) as bigint) as members,
         cast(coalesce(member_counts.members_with_crm_contact, 0) as bigint)

@@ -253,12 +253,12 @@ eligible as (
 final as (
 
     select
-        cast(audience as varchar) as audience,
-        cast(customer_id as varchar) as customer_id,
-        cast(crm_contact_id as varchar) as crm_contact_id,
-        cast(email_sha256 as varchar) as email_sha256,
+        cast(audience as {{ dbt.type_string() }}) as audience,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(crm_contact_id as {{ dbt.type_string() }}) as crm_contact_id,
+        cast(email_sha256 as {{ dbt.type_string() }}) as email_sha256,
         cast(qualified_at as timestamp) as qualified_at,
-        cast(purpose as varchar) as purpose
+        cast(purpose as {{ dbt.type_string() }}) as purpose
     from eligible
 
 )
