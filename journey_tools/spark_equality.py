@@ -79,6 +79,9 @@ def run(
     spark = SparkSession.builder.getOrCreate()  # the session dbt started
     if spark is None:
         raise SystemExit(f"dbt seed on Spark started no Spark session: {seeded.exception}")
+    # DuckDB's `timestamp` (no time zone) as Spark's `timestamp`, which the models make too
+    # (Spark's session time zone is UTC), not as `timestamp_ntz`.
+    spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
     schemas = INPUT_SCHEMAS
     if isolated:
         schemas += tuple(_dbt_schemas(warehouse / "journey.duckdb"))
@@ -166,8 +169,9 @@ def _register_inputs(spark, duckdb_path: Path, folder: Path, schemas: tuple[str,
 def _register_table(spark, schema: str, table: str, folder: Path) -> None:
     """The Parquet files in folder/schema/table as the table schema.table (replacing it)."""
     location = folder / schema / table
-    spark.sql(f"drop view if exists {schema}.{table}")
-    spark.sql(f"drop table if exists {schema}.{table}")
+    if spark.catalog.tableExists(f"{schema}.{table}"):
+        kind = spark.catalog.getTable(f"{schema}.{table}").tableType
+        spark.sql(f"drop {'view' if kind == 'VIEW' else 'table'} {schema}.{table}")
     spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
 
 
@@ -227,6 +231,9 @@ def _normalised(columns: list[tuple[str, str]], relation: str) -> str:
 def _first_line(message: str | None) -> str:
     """The line of a dbt or Spark error that says what is wrong (Spark's error class)."""
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    mismatches = [line for line in lines if line.endswith("mismatch |")]
+    if mismatches:  # a failed contract: its table's rows
+        return "contract: " + "; ".join(" ".join(m.strip("| ").split()) for m in mismatches)
     for line in lines:
         if line.startswith("[") or "Exception" in line:
             return line[:300]

@@ -17,3 +17,13 @@
 {% macro default__epoch_to_utc_timestamp(expression) -%}
     (to_timestamp({{ dbt.safe_cast(expression, dbt.type_bigint()) }}) at time zone 'UTC')
 {%- endmacro %}
+
+
+{#- Spark runs in UTC (profiles.yml): its `timestamp` is the instant, shown in UTC. -#}
+{% macro spark__to_utc_timestamp(expression) -%}
+    {{ dbt.safe_cast(expression, 'timestamp') }}
+{%- endmacro %}
+
+{% macro spark__epoch_to_utc_timestamp(expression) -%}
+    timestamp_seconds({{ dbt.safe_cast(expression, dbt.type_bigint()) }})
+{%- endmacro %}

@@ -80,7 +80,7 @@ JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 CALLS_REF_OR_SOURCE = re.compile(r"\b(ref|source)\s*\(")
 REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
-DISPATCHED_IMPLEMENTATION = re.compile(r"^(default|duckdb)__")
+DISPATCHED_IMPLEMENTATION = re.compile(r"^(default|duckdb|spark)__")
 
 
 def _macros() -> dict[str, tuple[Path, list[str]]]:
