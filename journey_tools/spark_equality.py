@@ -52,10 +52,15 @@ class ModelResult:
 
 
 def run(
-    warehouse: Path, out: Path, select: str | None = None, isolated: bool = False
+    warehouse: Path,
+    out: Path,
+    select: str | None = None,
+    isolated: bool = False,
+    threads: int = 4,
 ) -> list[ModelResult]:
     """Builds the models (`select`: a dbt selection; all by default) on Spark and compares
-    them. `isolated`: every model of journey.duckdb that is not selected is registered in
+    them, `threads` models at a time (dbt's threads: Spark runs their jobs side by side).
+    `isolated`: every model of journey.duckdb that is not selected is registered in
     Spark too, so that each selected model is built from DuckDB's rows of its parents, and
     compared on its own SQL alone."""
     from dbt.cli.main import dbtRunner
@@ -87,7 +92,7 @@ def run(
         schemas += tuple(_dbt_schemas(warehouse / "journey.duckdb"))
     _register_inputs(spark, warehouse / "journey.duckdb", out / "inputs", schemas)
 
-    args = ["run", *common]
+    args = ["run", *common, "--threads", str(threads)]
     if select:
         args += ["--select", select]
     if isolated:

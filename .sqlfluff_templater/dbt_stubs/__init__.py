@@ -106,6 +106,10 @@ def _position(substring_text, string_text):
     return f"position({substring_text} in {string_text})"
 
 
+def _array_construct(inputs=(), data_type="integer"):
+    return f"array[{', '.join(inputs)}]"
+
+
 def _date(year, month, day):
     return f"make_date({year}, {month}, {day})"
 
@@ -140,6 +144,7 @@ dbt = _Namespace(
     right=_right,
     position=_position,
     date=_date,
+    array_construct=_array_construct,
     current_timestamp=_current_timestamp,
     date_spine=_date_spine,
     **{f"type_{name}": _type(name) for name in _TYPES},

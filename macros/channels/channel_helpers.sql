@@ -14,6 +14,12 @@
     nullif(regexp_replace(lower(regexp_extract({{ url }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)', 1)), '^([^@]*@)?(www\.)?|:[0-9]*$', '', 'g'), '')
 {%- endmacro %}
 
+{#- Spark's regexp_replace replaces every match (its 4th argument is a position, not flags),
+    and its string literals read backslash escapes: the dot is written `[.]`. -#}
+{% macro spark__url_host_without_www(url) -%}
+    nullif(regexp_replace(lower(regexp_extract({{ url }}, '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#]*)', 1)), '^([^@]*@)?(www[.])?|:[0-9]*$', ''), '')
+{%- endmacro %}
+
 
 {#- True when the URL's query string has the parameter with a non-empty value (`gclid`,
     `msclkid`, `fbclid`); null for a null URL. A substring test runs first, so the regular
@@ -35,6 +41,11 @@
 
 {% macro default__matches_regex(value, pattern) -%}
     regexp_matches({{ value }}, {{ pattern }})
+{%- endmacro %}
+
+{#- Java regular expressions rather than RE2: the same for the seeds' patterns. -#}
+{% macro spark__matches_regex(value, pattern) -%}
+    ({{ value }} rlike {{ pattern }})
 {%- endmacro %}
 
 

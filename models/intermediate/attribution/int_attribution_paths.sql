@@ -58,7 +58,7 @@ final as (
         touchpoint_type,
         channel,
         campaign,
-        row_number() over by_order as step_number,
+        cast(row_number() over by_order as {{ dbt.type_bigint() }}) as step_number,
         count(*) over (partition by order_id) as path_length,
         cast({{ dbt.datediff('occurred_at', 'ordered_at', 'second') }} as double) / 86400
             as age_days

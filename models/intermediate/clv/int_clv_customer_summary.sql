@@ -25,7 +25,7 @@ customer_days as (
         min(order_date) as first_order_date,
         max(order_date) as last_order_date,
         count(*) - 1 as frequency,
-        avg(net_revenue) filter (where day_number > 1) as avg_repeat_order_value,
+        avg(cast(net_revenue as double)) filter (where day_number > 1) as avg_repeat_order_value,
         max(last_data_date) as last_data_date
     from numbered_days
     group by customer_id

@@ -20,7 +20,7 @@ person_exposures as (
         experiment_id,
         customer_id,
         min(viewed_at) as first_exposed_at,
-        arg_min(variation_id, { 'viewed_at': viewed_at, 'message_id': message_id })
+        min_by(variation_id, {{ sort_key(['viewed_at', 'message_id']) }})
             as variation_id,
         count(distinct variation_id) > 1 as is_multiple_exposure,
         count(*) as views_count

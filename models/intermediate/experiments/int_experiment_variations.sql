@@ -17,7 +17,7 @@ experiment_names as (
 
     select
         experiment_id,
-        arg_max(experiment_name, { 'viewed_at': viewed_at, 'message_id': message_id })
+        max_by(experiment_name, {{ sort_key(['viewed_at', 'message_id']) }})
         filter (where experiment_name is not null) as experiment_name
     from views
     group by experiment_id
@@ -30,7 +30,7 @@ variations as (
     select
         experiment_id,
         variation_id,
-        arg_max(variation_name, { 'viewed_at': viewed_at, 'message_id': message_id })
+        max_by(variation_name, {{ sort_key(['viewed_at', 'message_id']) }})
         filter (where variation_name is not null) as variation_name
     from views
     group by experiment_id, variation_id

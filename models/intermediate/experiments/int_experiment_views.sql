@@ -25,10 +25,10 @@ extracted as (
 
     select
         message_id,
-        {{ trim_to_null("properties ->> '$.experiment_id'") }} as experiment_id,
-        {{ trim_to_null("properties ->> '$.experiment_name'") }} as experiment_name,
-        {{ trim_to_null("properties ->> '$.variation_id'") }} as variation_id,
-        {{ trim_to_null("properties ->> '$.variation_name'") }} as variation_name
+        {{ trim_to_null(json_text('properties', '$.experiment_id')) }} as experiment_id,
+        {{ trim_to_null(json_text('properties', '$.experiment_name')) }} as experiment_name,
+        {{ trim_to_null(json_text('properties', '$.variation_id')) }} as variation_id,
+        {{ trim_to_null(json_text('properties', '$.variation_name')) }} as variation_name
     from web_messages
     where message_type = 'track' and event_name = 'Experiment Viewed'
 

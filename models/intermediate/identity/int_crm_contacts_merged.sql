@@ -95,7 +95,7 @@ merge_walk as (
     select
         crm_contact_id,
         crm_contact_id as reached_crm_contact_id,
-        [crm_contact_id] as merge_path,
+        {{ dbt.array_construct(['crm_contact_id']) }} as merge_path,
         0 as steps
     from contact_ids_seen
     where crm_contact_id is not null
@@ -105,7 +105,7 @@ merge_walk as (
     select
         merge_walk.crm_contact_id,
         merge_edges.merged_into_crm_contact_id as reached_crm_contact_id,
-        list_append(
+        array_append(
             merge_walk.merge_path, merge_edges.merged_into_crm_contact_id
         ) as merge_path,
         merge_walk.steps + 1 as steps
@@ -113,7 +113,7 @@ merge_walk as (
     inner join merge_edges
         on merge_walk.reached_crm_contact_id = merge_edges.crm_contact_id
     where
-        not list_contains(merge_walk.merge_path, merge_edges.merged_into_crm_contact_id)
+        not array_contains(merge_walk.merge_path, merge_edges.merged_into_crm_contact_id)
         and merge_walk.steps < {{ max_merge_depth }}
 
 ),
@@ -125,9 +125,10 @@ walk_ends as (
         merge_walk.reached_crm_contact_id,
         merge_walk.merge_path,
         merge_edges.merged_into_crm_contact_id as next_crm_contact_id,
-        -- where the cycle starts in the path: null unless the next step goes back
-        list_position(merge_walk.merge_path, merge_edges.merged_into_crm_contact_id)
-            as cycle_start_position,
+        -- where the cycle starts in the path (1-based): null unless the next step goes back
+        nullif(
+            array_position(merge_walk.merge_path, merge_edges.merged_into_crm_contact_id), 0
+        ) as cycle_start_position,
         row_number() over (
             partition by merge_walk.crm_contact_id
             order by merge_walk.steps desc
@@ -153,7 +154,7 @@ survivors as (
         end as merge_status,
         case
             when cycle_start_position is not null
-                then list_min(list_slice(merge_path, cycle_start_position, len(merge_path)))
+                then {{ list_min_from('merge_path', 'cycle_start_position') }}
             else reached_crm_contact_id
         end as surviving_crm_contact_id
     from walk_ends
@@ -167,11 +168,13 @@ final as (
         survivors.crm_contact_id,
         survivors.surviving_crm_contact_id,
         {{ dbt.hash("'crm:' || survivors.surviving_crm_contact_id") }} as customer_id,
-        list_position(survivors.merge_path, survivors.surviving_crm_contact_id) - 1
+        nullif(array_position(survivors.merge_path, survivors.surviving_crm_contact_id), 0) - 1
             as merge_depth,
         survivors.crm_contact_id != survivors.surviving_crm_contact_id as is_merged,
         case
-            when survivors.merge_status = 'merge chain followed' and len(survivors.merge_path) = 1
+            when
+                survivors.merge_status = 'merge chain followed'
+                and cardinality(survivors.merge_path) = 1
                 then 'not merged'
             else survivors.merge_status
         end as merge_status,

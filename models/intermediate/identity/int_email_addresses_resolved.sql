@@ -40,7 +40,10 @@ accepted_links_ranked as (
         identifier_contacts_count,
         row_number() over (
             partition by identifier_value
-            order by evidence_priority, first_linked_at, surviving_crm_contact_id
+            order by
+                evidence_priority,
+                first_linked_at nulls last,
+                surviving_crm_contact_id nulls last
         ) as contact_rank
     from int_identity_links_evaluated
     where identifier_type = 'email' and refusal_reason is null

@@ -192,7 +192,7 @@ first_matches as (
         placeholder_rule,
         row_number() over (
             partition by identifier_type, identifier_value
-            order by rule_priority, placeholder_rule
+            order by rule_priority, placeholder_rule nulls last
         ) as match_number
     from seed_matches
 

@@ -192,7 +192,7 @@ email_links as (
         identifier_value,
         surviving_crm_contact_id,
         min(evidence_priority) as evidence_priority,
-        string_agg(distinct evidence, ', ' order by evidence) as evidence_sources,
+        {{ sorted_distinct_string_agg('evidence', "', '") }} as evidence_sources,
         {{ dbt.bool_or("evidence = 'crm_contact_email'") }} as is_current_contact_email,
         min(first_linked_at) as first_linked_at,
         max(last_linked_at) as last_linked_at,
@@ -275,7 +275,7 @@ device_links as (
         identifier_value,
         surviving_crm_contact_id,
         min(evidence_priority) as evidence_priority,
-        string_agg(distinct evidence, ', ' order by evidence) as evidence_sources,
+        {{ sorted_distinct_string_agg('evidence', "', '") }} as evidence_sources,
         min(first_linked_at) as first_linked_at,
         max(last_linked_at) as last_linked_at,
         cast(sum(evidence_count) as {{ dbt.type_bigint() }}) as evidence_count

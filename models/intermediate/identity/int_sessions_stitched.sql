@@ -153,7 +153,7 @@ shared_device_sessions as (
             coalesce(
                 lead(sessions.started_at) over (
                     partition by sessions.anonymous_id
-                    order by sessions.started_at, sessions.session_id
+                    order by sessions.started_at nulls last, sessions.session_id
                 ),
                 {{ dbt.dateadd('minute', session_timeout_minutes, 'sessions.ended_at') }}
             )
@@ -204,23 +204,23 @@ neighbours as (
         -- for an identification: the start and window of the session before it
         max(case when row_kind = 0 then timeline_at end) over (
             partition by anonymous_id
-            order by timeline_at, row_kind
+            order by timeline_at nulls last, row_kind
             rows between unbounded preceding and current row
         ) as owning_session_started_at,
         max(window_ends_at) over (
             partition by anonymous_id
-            order by timeline_at, row_kind
+            order by timeline_at nulls last, row_kind
             rows between unbounded preceding and current row
         ) as owning_window_ends_at,
         -- for a session: the identifications around its start
         max(identified_at) over (
             partition by anonymous_id
-            order by timeline_at, row_kind
+            order by timeline_at nulls last, row_kind
             rows between unbounded preceding and 1 preceding
         ) as previous_identified_at,
         min(identified_at) over (
             partition by anonymous_id
-            order by timeline_at, row_kind
+            order by timeline_at nulls last, row_kind
             rows between 1 following and unbounded following
         ) as next_identified_at
     from timeline

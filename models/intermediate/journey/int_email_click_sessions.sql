@@ -87,8 +87,9 @@ candidates as (
             and customer_sessions.utm_campaign = marketing_clicks.utm_campaign
             and customer_sessions.started_at >= marketing_clicks.clicked_at
             and customer_sessions.started_at
-            <= marketing_clicks.clicked_at
-            + interval ({{ var('email_click_session_minutes') }}) minute
+            <= {{ dbt.dateadd(
+                'minute', var('email_click_session_minutes'), 'marketing_clicks.clicked_at'
+            ) }}
 
 ),
 

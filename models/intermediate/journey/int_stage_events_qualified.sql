@@ -78,12 +78,9 @@ first_purchase as (
     select
         touchpoint_matches.customer_id,
         min(touchpoint_matches.qualified_at) as purchased_at,
-        arg_min(
+        min_by(
             touchpoints.source_record_id,
-            {
-                'qualified_at': touchpoint_matches.qualified_at,
-                'touchpoint_id': touchpoint_matches.touchpoint_id
-            }
+            {{ sort_key(['touchpoint_matches.qualified_at', 'touchpoint_matches.touchpoint_id']) }}
         ) as first_order_id
     from touchpoint_matches
     inner join touchpoints
@@ -112,7 +109,7 @@ after_purchase_matches as (
     left join sessions
         on
             touchpoints.touchpoint_id = sessions.session_id
-            and list_contains(sessions.order_ids, first_purchase.first_order_id)
+            and {{ array_has('sessions.order_ids', 'first_purchase.first_order_id') }}
     inner join stage_rules
         on
             stage_rules.rule_type = 'touchpoint_after_purchase'

@@ -11,7 +11,7 @@ final as (
     select
         email_message_id,
         max(campaign_id) as campaign_id,
-        arg_max(campaign_name, event_at) filter (where campaign_name is not null)
+        max_by(campaign_name, event_at) filter (where campaign_name is not null)
             as campaign_name,
         min(event_at) filter (where event_type = 'processed') as processed_at,
         max(event_at) as last_event_at,

@@ -31,11 +31,18 @@ rule_event_lists as (
 
 ),
 
-rule_event_names as (
+rule_event_list_items as (
 
-    select distinct trim(unnest(string_split(event_list, '|'))) as event_name
+    select {{ split_to_rows('event_list', '|') }} as event_name
     from rule_event_lists
     where event_list is not null
+
+),
+
+rule_event_names as (
+
+    select distinct trim(event_name) as event_name
+    from rule_event_list_items
 
 ),
 

@@ -50,21 +50,13 @@ final as (
         max_by(user_id, session_message_number) filter (
             where user_id is not null
         ) as identified_user_id,
-        coalesce(
-            array_agg(distinct user_id order by user_id) filter (where user_id is not null),
-            []
-        ) as user_ids,
+        {{ sorted_distinct_list('user_id') }} as user_ids,
         min(event_at) as started_at,
         max(event_at) as ended_at,
         count(case when message_type = 'page' then 1 end) as page_views,
         count(*) as events_count,
         {{ dbt.bool_or("coalesce(event_name = 'Order Completed', false)") }} as has_order,
-        coalesce(
-            array_agg(distinct order_id order by order_id) filter (
-                where event_name = 'Order Completed' and order_id is not null
-            ),
-            []
-        ) as order_ids,
+        {{ sorted_distinct_list('order_id', "event_name = 'Order Completed'") }} as order_ids,
         max(case when session_message_number = 1 then page_path end) as landing_path,
         max(case when session_message_number = 1 then page_url end) as landing_page_url,
         max(case when session_message_number = 1 then page_referrer end) as landing_referrer,

@@ -64,7 +64,8 @@ message_devices as (
     select
         device_key,
         count(*) as messages_count,
-        sum(hash(message_id, landing_dt, loaded_at)) as messages_fingerprint
+        sum({{ loaded_message_fingerprint() }})
+            as messages_fingerprint
     from session_messages
     group by device_key
 
@@ -75,7 +76,8 @@ sessionized_devices as (
     select
         device_key,
         count(*) as messages_count,
-        sum(hash(message_id, landing_dt, loaded_at)) as messages_fingerprint
+        sum({{ loaded_message_fingerprint() }})
+            as messages_fingerprint
     from sessionized_messages
     group by device_key
 

@@ -102,11 +102,11 @@ campaign_keyed as (
         end as campaign_key,
         lag(event_at) over (
             partition by device_key
-            order by event_at, message_id
+            order by event_at nulls last, message_id nulls last
         ) as previous_event_at,
         row_number() over (
             partition by device_key
-            order by event_at, message_id
+            order by event_at nulls last, message_id nulls last
         ) as device_message_number
     from devices_to_sessionize
 
@@ -134,14 +134,11 @@ campaign_compared as (
 
     select
         *,
-        last_value(
-            case
-                when is_visit_start then coalesce(campaign_key, '')
-                else campaign_key
-            end ignore nulls
-        ) over (
+        {{ last_value_ignoring_nulls(
+            "case when is_visit_start then coalesce(campaign_key, '') else campaign_key end"
+        ) }} over (
             partition by device_key
-            order by event_at, message_id
+            order by event_at nulls last, message_id nulls last
             rows between unbounded preceding and 1 preceding
         ) as session_campaign_key
     from visit_started
@@ -169,14 +166,16 @@ session_identified as (
 
     select
         *,
-        last_value(case when is_session_start then message_id end ignore nulls) over (
+        {{ last_value_ignoring_nulls('case when is_session_start then message_id end') }} over (
             partition by device_key
-            order by event_at, message_id
+            order by event_at nulls last, message_id nulls last
             rows between unbounded preceding and current row
         ) as session_first_message_id,
-        last_value(case when is_session_start then device_message_number end ignore nulls) over (
+        {{ last_value_ignoring_nulls(
+            'case when is_session_start then device_message_number end'
+        ) }} over (
             partition by device_key
-            order by event_at, message_id
+            order by event_at nulls last, message_id nulls last
             rows between unbounded preceding and current row
         ) as session_first_message_number
     from session_started

@@ -87,9 +87,9 @@ first_engagement as (
 
     select
         customer_id,
-        arg_min(channel, { 'occurred_at': occurred_at, 'touchpoint_id': touchpoint_id })
+        min_by(channel, {{ sort_key(['occurred_at', 'touchpoint_id']) }})
             as acquisition_channel,
-        arg_min(touchpoint_id, { 'occurred_at': occurred_at, 'touchpoint_id': touchpoint_id })
+        min_by(touchpoint_id, {{ sort_key(['occurred_at', 'touchpoint_id']) }})
             as acquisition_touchpoint_id
     from engagements
     group by customer_id
@@ -205,7 +205,7 @@ current_stage as (
 
     select
         customer_id,
-        arg_max(stage, stage_order) as current_stage
+        max_by(stage, stage_order) as current_stage
     from journey_stages
     group by customer_id
 
@@ -218,7 +218,8 @@ final as (
         customers.crm_contact_id,
         customers.identity_type <> 'anonymous_device' as is_identified,
         customers.identity_type,
-        sha256(coalesce(customers.contact_email, customers.unresolved_email)) as email_sha256,
+        {{ sha256_hex('coalesce(customers.contact_email, customers.unresolved_email)') }}
+            as email_sha256,
         customers.country,
         customers.is_marketing_opt_in as marketing_opt_in,
         least(first_touch.first_touch_at, customers.contact_created_at) as first_seen_at,
@@ -226,7 +227,8 @@ final as (
         order_summary.first_order_at,
         order_summary.last_order_at,
         coalesce(order_summary.orders_count, 0) as orders_count,
-        coalesce(order_summary.lifetime_revenue, 0) as lifetime_revenue,
+        -- decimal(38, 2), DuckDB's sum of decimal(18, 2) (Spark's is decimal(28, 2)).
+        cast(coalesce(order_summary.lifetime_revenue, 0) as decimal(38, 2)) as lifetime_revenue,
         current_stage.current_stage,
         first_engagement.acquisition_touchpoint_id,
         order_recency.days_since_last_order,

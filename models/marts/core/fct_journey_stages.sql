@@ -44,7 +44,7 @@ first_qualified as (
     from qualified_events
     qualify row_number() over (
             partition by customer_id, stage
-            order by qualified_at, touchpoint_id
+            order by qualified_at nulls last, touchpoint_id
         ) = 1
 
 ),
@@ -87,11 +87,11 @@ entered as (
         stage,
         stage_order,
         qualified_at,
-        arg_min(
+        min_by(
             touchpoint_id,
             case
                 when qualified_at is not null
-                    then { 'qualified_at': qualified_at, 'stage_order': stage_order }
+                    then {{ sort_key(['qualified_at', 'stage_order']) }}
             end
         ) over later_stages as entering_touchpoint_id,
         min(qualified_at) over later_stages as entered_at

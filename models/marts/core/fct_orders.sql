@@ -10,10 +10,10 @@ non_cancelled_sequence as (
 
     select
         order_id,
-        row_number() over (
+        cast(row_number() over (
             partition by customer_id
             order by ordered_at, order_id
-        ) as order_number,
+        ) as {{ dbt.type_bigint() }}) as order_number,
         lag(ordered_at) over (
             partition by customer_id
             order by ordered_at, order_id

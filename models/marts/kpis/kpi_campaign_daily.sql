@@ -36,8 +36,9 @@ campaigns as (
     select
         ad_platform,
         campaign_id,
-        arg_max(campaign_name, spend_date) as campaign_name,
-        arg_max(channel, spend_date) as channel
+        max_by(campaign_name, spend_date) filter (where campaign_name is not null)
+            as campaign_name,
+        max_by(channel, spend_date) as channel
     from spend
     group by ad_platform, campaign_id
 
@@ -222,11 +223,11 @@ final as (
         cast(clicks as bigint) as clicks,
         cast(ad_spend as decimal(18, 2)) as ad_spend,
         cast(clicks / nullif(impressions, 0) as double) as ctr,
-        cast(ad_spend / nullif(clicks, 0) as double) as cpc,
-        cast(1000 * ad_spend / nullif(impressions, 0) as double) as cpm,
+        cast(ad_spend as double) / nullif(clicks, 0) as cpc,
+        cast(1000 * ad_spend as double) / nullif(impressions, 0) as cpm,
         cast(sessions as bigint) as sessions,
         cast(new_customers as bigint) as new_customers,
-        cast(ad_spend / nullif(new_customers, 0) as double) as cac,
+        cast(ad_spend as double) / nullif(new_customers, 0) as cac,
         cast(attributed_orders as double) as attributed_orders,
         cast(attributed_revenue as double) as attributed_revenue,
         cast(attributed_revenue / nullif(ad_spend, 0) as double) as roas

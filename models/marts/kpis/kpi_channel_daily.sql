@@ -144,7 +144,7 @@ final as (
         converting_sessions / nullif(sessions, 0) as session_conversion_rate,
         new_customers,
         cast(ad_spend as decimal(18, 2)) as ad_spend,
-        cast(ad_spend / nullif(new_customers, 0) as double) as cac,
+        cast(ad_spend as double) / nullif(new_customers, 0) as cac,
         cast(attributed_orders as double) as attributed_orders,
         cast(attributed_revenue as double) as attributed_revenue,
         cast(attributed_revenue / nullif(ad_spend, 0) as double) as roas

@@ -58,11 +58,8 @@ cohort_calendar as (
     select
         cohort_sizes.cohort_month,
         cohort_sizes.cohort_customers,
-        cast(
-            unnest(
-                generate_series(cohort_sizes.cohort_month, last_month.last_month, interval 1 month)
-            ) as date
-        ) as activity_month
+        {{ date_series('cohort_sizes.cohort_month', 'last_month.last_month', 'month') }}
+            as activity_month
     from cohort_sizes
     cross join last_month
 

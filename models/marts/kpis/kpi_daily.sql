@@ -39,9 +39,7 @@ survey_daily as (
 calendar as (
 
     select
-        cast(
-            unnest(generate_series(first_data_date, last_data_date, interval 1 day)) as date
-        ) as reporting_date
+        {{ date_series('first_data_date', 'last_data_date', 'day') }} as reporting_date
     from reporting_days
 
 ),
@@ -132,10 +130,10 @@ final as (
         converting_sessions / nullif(sessions, 0) as session_conversion_rate,
         orders,
         cast(net_revenue as decimal(18, 2)) as net_revenue,
-        cast(net_revenue / nullif(orders, 0) as double) as average_order_value,
+        cast(net_revenue as double) / nullif(orders, 0) as average_order_value,
         new_customers,
         cast(ad_spend as decimal(18, 2)) as ad_spend,
-        cast(ad_spend / nullif(new_customers, 0) as double) as blended_cac,
+        cast(ad_spend as double) / nullif(new_customers, 0) as blended_cac,
         cast(customers_with_orders_to_date as bigint) as customers_with_orders_to_date,
         cast(repeat_customers_to_date as bigint) as repeat_customers_to_date,
         repeat_customers_to_date / nullif(customers_with_orders_to_date, 0)
@@ -149,10 +147,10 @@ final as (
         nps_responses,
         nps_promoters,
         nps_detractors,
-        100.0 * (nps_promoters - nps_detractors) / nullif(nps_responses, 0) as nps,
+        100 * cast(nps_promoters - nps_detractors as double) / nullif(nps_responses, 0) as nps,
         csat_responses,
         csat_satisfied,
-        100.0 * csat_satisfied / nullif(csat_responses, 0) as csat
+        100 * cast(csat_satisfied as double) / nullif(csat_responses, 0) as csat
     from joined
 
 )

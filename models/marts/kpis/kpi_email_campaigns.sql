@@ -45,7 +45,8 @@ campaign_counts as (
 
     select
         campaign_id,
-        arg_max(campaign_name, last_event_at) as campaign_name,
+        max_by(campaign_name, last_event_at) filter (where campaign_name is not null)
+            as campaign_name,
         min(processed_at) as first_sent_at,
         count(*) filter (where is_processed) as sent,
         count(*) filter (where is_delivered) as delivered,

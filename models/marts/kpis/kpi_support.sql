@@ -80,7 +80,7 @@ final as (
         cast(median_resolution_hours as double) as median_resolution_hours,
         cast(csat_responses as bigint) as csat_responses,
         cast(csat_satisfied as bigint) as csat_satisfied,
-        100.0 * csat_satisfied / nullif(csat_responses, 0) as csat
+        100 * cast(csat_satisfied as double) / nullif(csat_responses, 0) as csat
     from aggregated
 
 )

@@ -53,14 +53,34 @@ last_data_day as (
 -- abandoned_web_event: an event named in `rule_value` within the last `window_days`
 -- reporting days, not followed by a non-cancelled order nor by an event named in
 -- `not_followed_by`; qualified at the latest such event.
+abandoned_event_rule_items as (
+
+    select
+        audience,
+        {{ split_to_rows('rule_value', '|') }} as event_name,
+        window_days
+    from audiences
+    where rule_type = 'abandoned_web_event'
+
+),
+
 abandoned_event_rules as (
 
     select
         audience,
-        trim(unnest(string_split(rule_value, '|'))) as event_name,
+        trim(event_name) as event_name,
         window_days
+    from abandoned_event_rule_items
+
+),
+
+abandonment_stopping_rule_items as (
+
+    select
+        audience,
+        {{ split_to_rows('not_followed_by', '|') }} as event_name
     from audiences
-    where rule_type = 'abandoned_web_event'
+    where rule_type = 'abandoned_web_event' and not_followed_by is not null
 
 ),
 
@@ -68,9 +88,8 @@ abandonment_stopping_rules as (
 
     select
         audience,
-        trim(unnest(string_split(not_followed_by, '|'))) as event_name
-    from audiences
-    where rule_type = 'abandoned_web_event' and not_followed_by is not null
+        trim(event_name) as event_name
+    from abandonment_stopping_rule_items
 
 ),
 

@@ -9,11 +9,11 @@ crm_activities as (
 extracted as (
 
     select
-        record ->> '$.activity_id' as activity_id,
-        record ->> '$.contact_id' as contact_id,
-        record ->> '$.type' as activity_type,
-        record ->> '$.occurred_at' as occurred_at,
-        record ->> '$.updated_at' as updated_at,
+        {{ json_text('record', '$.activity_id') }} as activity_id,
+        {{ json_text('record', '$.contact_id') }} as contact_id,
+        {{ json_text('record', '$.type') }} as activity_type,
+        {{ json_text('record', '$.occurred_at') }} as occurred_at,
+        {{ json_text('record', '$.updated_at') }} as updated_at,
         dt as landing_dt,
         file as landing_file,
         line as landing_line,

@@ -9,9 +9,9 @@ erasure_requests as (
 extracted as (
 
     select
-        record ->> '$.request_id' as request_id,
-        record ->> '$.email' as email,
-        record ->> '$.requested_at' as requested_at,
+        {{ json_text('record', '$.request_id') }} as request_id,
+        {{ json_text('record', '$.email') }} as email,
+        {{ json_text('record', '$.requested_at') }} as requested_at,
         dt as landing_dt,
         file as landing_file,
         line as landing_line,

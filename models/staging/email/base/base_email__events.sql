@@ -10,7 +10,7 @@
 }}
 
 {#- The record's text fields, as (column of `extracted`, JSON path): `parsed` extracts them
-    all in one call. -#}
+    all in one call (`json_texts`). -#}
 {%- set text_fields = [
     ('sg_event_id', '$.sg_event_id'),
     ('sg_message_id', '$.sg_message_id'),
@@ -46,21 +46,15 @@ email_events as (
 ),
 
 -- One parse per record: DuckDB parses the JSON document again for each `->>`, so all the
--- text fields come from one `json_extract_string` over the list of paths (`extracted`
--- names them by position; DuckDB lists start at 1). The category stays JSON (a string or
--- an array), and its type is read from the extracted value, not from the whole record.
+-- text fields come from one `json_texts` over the list of paths (DuckDB: one
+-- `json_extract_string`; Spark: one `from_json`), and `extracted` names them by position.
+-- The category stays JSON (a string or an array), and its type is read from the
+-- extracted value, not from the whole record.
 parsed as (
 
     select
-        json_extract_string(
-            record,
-            [
-                {%- for column, path in text_fields %}
-                    '{{ path }}'{{ ',' if not loop.last }}
-                {%- endfor %}
-            ]
-        ) as text_values,
-        record -> '$.category' as category,
+        {{ json_texts('record', text_fields | map(attribute=1) | list) }} as text_values,
+        {{ json_value('record', '$.category') }} as category,
         dt,
         file,
         line,
@@ -73,9 +67,11 @@ extracted as (
 
     select
         {%- for column, path in text_fields %}
-            text_values[{{ loop.index }}] as {{ column }},
+            {{ json_texts_item(
+                'text_values', text_fields | map(attribute=1) | list, loop.index
+            ) }} as {{ column }},
         {%- endfor %}
-        json_type(category) as category_json_type,
+        {{ json_type('category') }} as category_json_type,
         category,
         dt as landing_dt,
         file as landing_file,
@@ -96,8 +92,8 @@ renamed as (
         {{ trim_to_null('marketing_campaign_id') }} as campaign_id,
         {{ trim_to_null('marketing_campaign_name') }} as campaign_name,
         case category_json_type
-            when 'ARRAY' then json_extract_string(category, '$[*]')
-            when 'VARCHAR' then [json_extract_string(category, '$')]
+            when 'ARRAY' then {{ json_array_texts('category') }}
+            when 'VARCHAR' then {{ dbt.array_construct([json_text('category', '$')]) }}
         end as categories,
         {{ trim_to_null('url') }} as click_url,
         coalesce(

@@ -10,7 +10,8 @@
 }}
 
 {#- The record's text fields, as (column of `extracted`, JSON path): `parsed` extracts them
-    all in one call. -#}
+    all in one call (`json_texts`), and the two fields kept as JSON in another
+    (`json_values`). -#}
 {%- set text_fields = [
     ('message_id', '$.messageId'),
     ('message_type', '$.type'),
@@ -41,6 +42,8 @@
     ('currency', '$.properties.currency'),
     ('product_id', '$.properties.product_id'),
 ] -%}
+{%- set text_paths = text_fields | map(attribute=1) | list -%}
+{%- set json_paths = ['$.properties', '$.traits'] -%}
 
 with
 
@@ -61,21 +64,14 @@ web_events as (
 ),
 
 -- One parse per record: DuckDB parses the JSON document again for each `->>`, so all the
--- text fields come from one `json_extract_string` over the list of paths (`extracted`
--- names them by position; DuckDB lists start at 1), and properties and traits, kept as
--- JSON, from one `json_extract`.
+-- text fields come from one `json_texts` over the list of paths (DuckDB: one
+-- `json_extract_string`; Spark: one `from_json`), and `extracted` names them by position;
+-- properties and traits, kept as JSON, come from one `json_values` (`json_extract`).
 parsed as (
 
     select
-        json_extract_string(
-            record,
-            [
-                {%- for column, path in text_fields %}
-                    '{{ path }}'{{ ',' if not loop.last }}
-                {%- endfor %}
-            ]
-        ) as text_values,
-        json_extract(record, ['$.properties', '$.traits']) as json_values,
+        {{ json_texts('record', text_paths) }} as text_values,
+        {{ json_values('record', json_paths) }} as json_values,
         dt,
         file,
         line,
@@ -88,12 +84,12 @@ extracted as (
 
     select
         {%- for column, path in text_fields %}
-            text_values[{{ loop.index }}] as {{ column }},
+            {{ json_texts_item('text_values', text_paths, loop.index) }} as {{ column }},
         {%- endfor %}
-        json_type(json_values[1]) as properties_json_type,
-        json_values[1] as properties,
-        json_type(json_values[2]) as traits_json_type,
-        json_values[2] as traits,
+        {{ json_type(json_values_item('json_values', json_paths, 1)) }} as properties_json_type,
+        {{ json_values_item('json_values', json_paths, 1) }} as properties,
+        {{ json_type(json_values_item('json_values', json_paths, 2)) }} as traits_json_type,
+        {{ json_values_item('json_values', json_paths, 2) }} as traits,
         dt as landing_dt,
         file as landing_file,
         line as landing_line,
