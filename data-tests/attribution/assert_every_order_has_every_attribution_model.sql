@@ -18,8 +18,14 @@ attribution as (
 
 attribution_models as (
 
-    select
-        unnest({{ var('attribution_models') }}) as attribution_model
+    -- The var's list as rows (a VALUES list: both engines read it).
+    select configured_models.attribution_model
+    from (
+        values
+        {%- for attribution_model in var('attribution_models') %}
+            ('{{ attribution_model }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as configured_models (attribution_model)
 
 ),
 

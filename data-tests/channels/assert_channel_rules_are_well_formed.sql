@@ -69,8 +69,9 @@ out_of_order_channels as (
 
     select
         channel,
-        'channel is not in GA4''s place ' || coalesce(cast(channel_position as varchar), '(none)')
-        || ' but ' || cast(rule_position as varchar) as problem
+        'channel is not in GA4''s place '
+        || coalesce(cast(channel_position as {{ dbt.type_string() }}), '(none)')
+        || ' but ' || cast(rule_position as {{ dbt.type_string() }}) as problem
     from ranked_channels
     where channel_position is distinct from rule_position
 
@@ -92,7 +93,8 @@ interleaved_rules as (
 
     select
         channel_spans.channel,
-        'rule ' || cast(channel_rules.rule_order as varchar) || ' of ' || channel_rules.channel
+        'rule ' || cast(channel_rules.rule_order as {{ dbt.type_string() }})
+        || ' of ' || channel_rules.channel
         || ' lies between this channel''s rules' as problem
     from channel_spans
     inner join channel_rules
@@ -114,7 +116,7 @@ misplaced_fallbacks as (
 
     select
         channel_rules.channel,
-        'rule ' || cast(channel_rules.rule_order as varchar)
+        'rule ' || cast(channel_rules.rule_order as {{ dbt.type_string() }})
         || ' has no conditions: only the last rule, Unassigned, may have none' as problem
     from channel_rules
     cross join last_rules

@@ -30,15 +30,26 @@ observed as (
 
 ),
 
+-- A quarter of the observed days, rounded down (`/` divides as a fraction on both engines).
+quarters as (
+
+    select
+        last_data_date,
+        observed_days,
+        cast(floor(observed_days / 4) as integer) as quarter_days
+    from observed
+
+),
+
 split as (
 
     select
-        observed_days - observed_days // 4 as calibration_days,
-        observed_days // 4 as holdout_days,
-        cast({{ dbt.dateadd('day', '-(observed_days // 4)', 'last_data_date') }} as date)
+        observed_days - quarter_days as calibration_days,
+        quarter_days as holdout_days,
+        cast({{ dbt.dateadd('day', '-quarter_days', 'last_data_date') }} as date)
             as calibration_end
-    from observed
-    where observed_days // 4 >= 30
+    from quarters
+    where quarter_days >= 30
 
 ),
 
@@ -72,7 +83,7 @@ people_buckets as (
     select
         case
             when frequency_in_calibration >= 6 then '6+'
-            else cast(frequency_in_calibration as varchar)
+            else cast(frequency_in_calibration as {{ dbt.type_string() }})
         end as bucket,
         holdout_purchases
     from people

@@ -79,7 +79,7 @@ inconsistent_models as (
 
     select
         per_model.model as model_name,
-        cast(null as varchar) as parameter,
+        cast(null as {{ dbt.type_string() }}) as parameter,
         case
             when per_model.log_likelihoods > 1 then 'several log-likelihoods'
             when per_model.customer_counts > 1 then 'several customer counts'
@@ -112,8 +112,8 @@ fitted_at as (
 inconsistent_runs as (
 
     select
-        cast(null as varchar) as model_name,
-        cast(null as varchar) as parameter,
+        cast(null as {{ dbt.type_string() }}) as model_name,
+        cast(null as {{ dbt.type_string() }}) as parameter,
         'predictions and parameters disagree' as problem
     where
         (select count(*) from fitted_at) > 1

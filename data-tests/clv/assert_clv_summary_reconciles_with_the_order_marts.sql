@@ -43,7 +43,9 @@ expected as (
         max(order_days.order_date) as last_order_date,
         count(*) - 1 as frequency,
         sum(order_days.net_revenue) as lifetime_revenue,
-        arg_min(order_days.net_revenue, order_days.order_date) as first_day_revenue
+        min_by(order_days.net_revenue, order_days.order_date) filter (
+            where order_days.net_revenue is not null
+        ) as first_day_revenue
     from order_days
     inner join customers
         on order_days.customer_id = customers.customer_id

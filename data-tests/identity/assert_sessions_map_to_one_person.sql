@@ -50,8 +50,9 @@ session_mappings as (
 unmapped_sessions as (
 
     select
-        'session maps to ' || cast(customers_count as varchar) || ' customer_ids in '
-        || cast(mappings_count as varchar) || ' rows' as violation,
+        'session maps to ' || cast(customers_count as {{ dbt.type_string() }})
+        || ' customer_ids in ' || cast(mappings_count as {{ dbt.type_string() }})
+        || ' rows' as violation,
         session_id as subject
     from session_mappings
     where mappings_count != 1 or customers_count != 1
@@ -85,7 +86,8 @@ customer_contacts as (
 customers_with_several_contacts as (
 
     select
-        'customer_id maps to ' || cast(count(distinct surviving_crm_contact_id) as varchar)
+        'customer_id maps to '
+        || cast(count(distinct surviving_crm_contact_id) as {{ dbt.type_string() }})
         || ' surviving contacts' as violation,
         customer_id as subject
     from customer_contacts

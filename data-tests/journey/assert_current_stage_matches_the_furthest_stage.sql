@@ -26,7 +26,7 @@ furthest as (
 
     select
         customer_id,
-        arg_max(stage, stage_order) as furthest_stage
+        max_by(stage, stage_order) as furthest_stage
     from journey_stages
     group by customer_id
 

@@ -65,7 +65,7 @@ observed as (
         max(activity_month) as last_activity_month,
         max(cohort_customers) as cohort_customers,
         max(active_customers) filter (where months_since_first_order = 0) as active_in_month_0,
-        arg_max(cumulative_net_revenue, months_since_first_order) as net_revenue
+        max_by(cumulative_net_revenue, months_since_first_order) as net_revenue
     from retention
     group by cohort_month
 

@@ -1,5 +1,7 @@
 -- Every audience becomes published/audiences/<audience>.csv: its name must be a safe file
--- name (lower-case letters, digits and underscores). Returns the names that are not.
+-- name (lower-case letters, digits and underscores). Returns the names that are not: empty,
+-- or with a character outside that set (a search for one needs no anchors, whose `$` Java
+-- and RE2 read differently before a trailing line break).
 with
 
 audiences as (
@@ -10,4 +12,4 @@ audiences as (
 
 select audience
 from audiences
-where not regexp_full_match(audience, '[a-z0-9_]+')
+where audience = '' or {{ matches_regex('audience', "'[^a-z0-9_]'") }}

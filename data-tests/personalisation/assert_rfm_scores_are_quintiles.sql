@@ -16,7 +16,7 @@ scored as (
     select
         'recency' as score_name,
         rfm_recency_score as score,
-        epoch(last_order_at) as measure
+        {{ epoch_microseconds('last_order_at') }} as measure
     from customers
     where rfm_recency_score is not null
     union all

@@ -11,7 +11,8 @@ rfm_segments as (
 
 scores as (
 
-    select cast(unnest(generate_series(1, 5)) as integer) as score
+    select score_values.score
+    from (values (1), (2), (3), (4), (5)) as score_values (score)
 
 ),
 

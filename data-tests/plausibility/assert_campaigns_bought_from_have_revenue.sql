@@ -40,7 +40,7 @@ campaign_orders as (
     inner join sessions
         on touchpoints.touchpoint_id = sessions.session_id
     inner join orders
-        on list_contains(sessions.order_ids, orders.order_id)
+        on {{ array_has('sessions.order_ids', 'orders.order_id') }}
     where touchpoints.email_campaign_id is not null and orders.net_revenue > 0
     group by touchpoints.email_campaign_id
 
