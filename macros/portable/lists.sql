@@ -46,3 +46,11 @@
 {% macro spark__list_min_from(list, position) -%}
     array_min(slice({{ list }}, {{ position }}, cardinality({{ list }}) - {{ position }} + 1))
 {%- endmacro %}
+
+
+{#- A list of strings as a VALUES list of one-column rows, `values ('a'), ('b')`, which both
+    engines read (DuckDB's `unnest` of a list literal has no Spark form). For a list the
+    project configures (a var), not for data: the strings are quoted, not escaped. -#}
+{% macro string_values(strings) -%}
+    values {% for string in strings %}('{{ string }}'){{ ', ' if not loop.last }}{% endfor %}
+{%- endmacro %}

@@ -22,12 +22,7 @@ attribution_models as (
 
     -- The var's list as rows (a VALUES list: both engines read it).
     select configured_models.attribution_model
-    from (
-        values
-        {%- for attribution_model in var('attribution_models') %}
-            ('{{ attribution_model }}'){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as configured_models (attribution_model)
+    from ({{ string_values(var('attribution_models')) }}) as configured_models (attribution_model)
 
 ),
 
