@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -137,16 +138,32 @@ def _ensure_sample_landing(settings: Settings) -> None:
     )
 
 
+DAGSTER_YAML_HEADER = "# Written by journey run (orchestration/cli.py) while this line stays\n"
+# The first line of the file earlier versions wrote (upgraded like one with the header).
+EARLIER_DAGSTER_YAML = "# One run at a time and one warehouse writer at a time"
+
+
 def _prepare_dagster_home(settings: Settings) -> Path:
+    """The Dagster instance's folder, with a dagster.yaml that journey keeps current unless
+    someone replaced it (a file without journey's first line is left alone)."""
     home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse_dir / ".dagster")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text().startswith(
+        (DAGSTER_YAML_HEADER, EARLIER_DAGSTER_YAML)
+    ):
         config.write_text(
-            "# One run at a time and one warehouse writer at a time (DuckDB has one writer).\n"
+            DAGSTER_YAML_HEADER
+            + "# One run at a time and one warehouse writer at a time (DuckDB has one writer).\n"
             "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
             "  pools:\n    default_limit: 1\n"
             "telemetry:\n  enabled: false\n"
+            "# Dagster's SQLite event log, one open connection per database"
+            " (orchestration/instance_storage.py).\n"
+            "event_log_storage:\n"
+            "  module: orchestration.instance_storage\n"
+            "  class: PooledSqliteEventLogStorage\n"
+            f"  config:\n    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
         )
     os.environ["DAGSTER_HOME"] = str(home)
     return home

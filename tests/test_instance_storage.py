@@ -1,0 +1,96 @@
+"""The Dagster instance `journey run` keeps in the warehouse folder: its dagster.yaml and its
+event log (orchestration/instance_storage.py, one open connection per SQLite database)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import dagster as dg
+import pytest
+
+from orchestration.cli import _prepare_dagster_home
+from orchestration.instance_storage import PooledSqliteEventLogStorage
+from orchestration.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return Settings(landing_dir=tmp_path / "landing", warehouse_dir=tmp_path / "warehouse")
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="numbers")])
+def numbers():
+    yield dg.MaterializeResult(metadata={"rows": 3})
+    yield dg.AssetCheckResult(check_name="positive", passed=True)
+
+
+@dg.asset(deps=[numbers])
+def doubled() -> None:
+    return None
+
+
+def test_a_run_s_events_are_stored_and_seen_by_another_process(settings, monkeypatch):
+    home = _prepare_dagster_home(settings)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        result = dg.materialize([numbers, doubled], instance=instance)
+        assert result.success
+        # The same instance reads its own writes, across the run's and the index database.
+        assert instance.get_latest_materialization_event(dg.AssetKey("doubled")) is not None
+        own_count = len(instance.all_logs(result.run_id))
+        assert own_count > 10
+
+        # Another process (the UI, the next run) sees every committed event while this
+        # process still holds its connections open.
+        seen = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(
+                    f"""
+                    import dagster as dg
+                    with dg.DagsterInstance.get() as instance:
+                        run = instance.get_run_by_id({result.run_id!r})
+                        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                            [dg.AssetCheckKey(dg.AssetKey("numbers"), "positive")]
+                        )
+                        print(run.status.value, len(instance.all_logs(run.run_id)), len(check))
+                    """
+                ),
+            ],
+            env={**os.environ, "DAGSTER_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert seen.stdout.split() == ["SUCCESS", str(own_count), "1"]
+
+        # A second run in the same process writes to a new run database beside the first.
+        again = dg.materialize([numbers], instance=instance)
+        assert again.success and again.run_id != result.run_id
+        assert len(instance.get_runs()) == 2
+
+
+def test_journey_keeps_its_own_dagster_yaml_current_and_leaves_a_replaced_one_alone(settings):
+    home = settings.warehouse_dir / ".dagster"
+    home.mkdir(parents=True)
+    config = home / "dagster.yaml"
+    # A file an earlier version wrote is upgraded.
+    config.write_text(
+        "# One run at a time and one warehouse writer at a time (DuckDB has one writer).\n"
+        "concurrency:\n  runs:\n    max_concurrent_runs: 1\n"
+    )
+    _prepare_dagster_home(settings)
+    assert "PooledSqliteEventLogStorage" in config.read_text()
+    assert str(home / "history" / "runs") in config.read_text()
+
+    # Someone's own instance configuration (their storage, their settings) is theirs.
+    own = "storage:\n  postgres:\n    postgres_url: postgresql://somewhere/dagster\n"
+    config.write_text(own)
+    _prepare_dagster_home(settings)
+    assert config.read_text() == own
