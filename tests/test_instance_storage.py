@@ -10,6 +10,7 @@ import textwrap
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from orchestration.cli import _prepare_dagster_home
 from orchestration.instance_storage import PooledSqliteEventLogStorage
@@ -94,3 +95,70 @@ def test_journey_keeps_its_own_dagster_yaml_current_and_leaves_a_replaced_one_al
     config.write_text(own)
     _prepare_dagster_home(settings)
     assert config.read_text() == own
+
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-11")
+
+
+@dg.asset(
+    partitions_def=DAYS,
+    check_specs=[dg.AssetCheckSpec(name, asset="daily") for name in ("rows", "keys")],
+)
+def daily():
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(check_name="rows", passed=True)
+    yield dg.AssetCheckResult(check_name="keys", passed=False)
+
+
+def _check_rows(home, storage_yaml: str, storage: type) -> list[tuple]:
+    """Runs `daily` over its ten partitions in one run (as `journey run` does) and returns
+    what the instance recorded of its checks: per check and partition, the status and the
+    planned event's check."""
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+    from dagster._serdes import deserialize_value
+
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(storage_yaml)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.event_log_storage) is storage
+        keys = DAYS.get_partition_keys()
+        job = dg.Definitions(assets=[daily]).resolve_implicit_global_asset_job_def()
+        job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            },
+            raise_on_error=False,
+        )
+        table = AssetCheckExecutionsTable
+        with instance.event_log_storage.index_connection() as conn:
+            rows = conn.execute(
+                table.select().with_only_columns(
+                    table.c.check_name,
+                    table.c.partition,
+                    table.c.execution_status,
+                    table.c.evaluation_event,
+                )
+            ).fetchall()
+    recorded = [
+        (name, partition, status, deserialize_value(event).dagster_event.event_type_value)
+        for name, partition, status, event in rows
+    ]
+    return sorted(recorded, key=lambda row: tuple(str(value) for value in row))
+
+
+def test_a_partition_range_run_records_its_checks_as_dagster_s_own_storage_does(tmp_path):
+    pooled = _check_rows(
+        tmp_path / "pooled",
+        "event_log_storage:\n  module: orchestration.instance_storage\n"
+        "  class: PooledSqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {tmp_path / 'pooled' / 'history' / 'runs'}\n",
+        PooledSqliteEventLogStorage,
+    )
+    dagster_s = _check_rows(tmp_path / "dagster", "", SqliteEventLogStorage)
+    # One row per check and partition of the run (and Dagster's rows without a partition).
+    per_partition = [row for row in pooled if row[1] is not None]
+    assert len(per_partition) == 2 * 10
+    assert {row[1] for row in per_partition} == set(DAYS.get_partition_keys())
+    assert pooled == dagster_s
