@@ -4,8 +4,8 @@ statement.
 Dagster's `SqliteEventLogStorage` creates a SQLAlchemy engine, opens a connection, commits
 and closes it for every write (NullPool), two or three times per event (the run's
 database, then the index database for asset and check events). Closing the last
-connection to a WAL database checkpoints it, so a run of the pipeline (about 1 900 events)
-spent some 12 s of its one-day run in `_connect` alone. This subclass keeps one engine and
+connection to a WAL database checkpoints it; a one-day run stores about 1 900 events, and
+took 6.4 s longer (60.8 s instead of 54.4 s) than with this subclass, which keeps one engine and
 one connection per database for the life of the process: the same tables, the same
 transactions (each write still commits at once, so the UI and other processes see it), and
 the same serialisation of threads (`_db_lock`).
@@ -87,8 +87,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             "evaluation_event_storage_id": event_id,
         }
         rows = [{**common, "partition": key} for key in partition_keys]
-        with self.index_connection() as conn:
-            conn.execute(AssetCheckExecutionsTable.insert(), rows)
+        if rows:  # an empty list would execute the insert once, without values
+            with self.index_connection() as conn:
+                conn.execute(AssetCheckExecutionsTable.insert(), rows)
 
     def _dispose_engines(self) -> None:
         with self._db_lock:
