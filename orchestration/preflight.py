@@ -111,6 +111,18 @@ def check_health_thresholds(environ: Mapping[str, str]) -> None:
         raise SettingsError(str(exc)) from None
 
 
+def check_engine(settings: Settings) -> None:
+    """JOURNEY_ENGINE=spark without a remote server needs pyspark and a Java here."""
+    if settings.engine != "spark" or settings.spark_remote:
+        return
+    from orchestration.spark import SparkUnavailable, check_available
+
+    try:
+        check_available()
+    except SparkUnavailable as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def check_all(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
     """Every check of this module, in the order a person would fix them."""
     environ = os.environ if environ is None else environ
@@ -119,3 +131,4 @@ def check_all(settings: Settings, environ: Mapping[str, str] | None = None) -> N
     check_duckdb_values(settings)
     check_whole_numbers(environ)
     check_health_thresholds(environ)
+    check_engine(settings)

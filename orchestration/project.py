@@ -15,6 +15,8 @@ dbt_project.prepare_if_dev()
 # The dbt target of the pipeline (profiles.yml): journey.duckdb. The default target, dev,
 # is an analytics engineer's copy.
 DBT_TARGET = "prod"
+# The target of JOURNEY_ENGINE=spark: the same models on Apache Spark (orchestration/spark.py).
+SPARK_DBT_TARGET = "spark"
 
 # What the manifest is parsed from: when none of it changed, the manifest is current.
 PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")

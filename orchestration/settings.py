@@ -14,12 +14,15 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.project import REPO_ROOT
+from orchestration.project import DBT_TARGET, REPO_ROOT, SPARK_DBT_TARGET
 
 DEFAULT_LANDING_DIR = REPO_ROOT / "landing"
 DEFAULT_WAREHOUSE_DIR = REPO_ROOT / "warehouse"
 DEFAULT_REPORTING_TZ = "UTC"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
+# The engines that build the dbt models (JOURNEY_ENGINE): DuckDB in this process, the
+# embedded default, or Apache Spark (issue #21; orchestration/spark.py).
+ENGINES = ("duckdb", "spark")
 
 
 class SettingsError(ValueError):
@@ -36,6 +39,15 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: str = ""
     duckdb_temp_dir: str = ""
+    # The engine that builds the dbt models, and for Spark the Spark Connect endpoint to use
+    # (sc://host:port; empty: a local Spark Connect server for the run's duration).
+    engine: str = "duckdb"
+    spark_remote: str = ""
+
+    @property
+    def dbt_target(self) -> str:
+        """The dbt target (profiles.yml) the pipeline builds with."""
+        return SPARK_DBT_TARGET if self.engine == "spark" else DBT_TARGET
 
     @property
     def warehouse_path(self) -> Path:
@@ -71,6 +83,18 @@ class Settings:
                 f"JOURNEY_REPORTING_TZ={tz!r} is not an IANA time zone; "
                 "set it to a name such as 'UTC' or 'Europe/Berlin'"
             ) from exc
+        engine = os.environ.get("JOURNEY_ENGINE", "").strip().lower() or "duckdb"
+        if engine not in ENGINES:
+            raise SettingsError(
+                f"JOURNEY_ENGINE={engine!r} is not an engine; set it to one of "
+                f"{', '.join(ENGINES)} (or leave it unset for duckdb)"
+            )
+        remote = os.environ.get("JOURNEY_SPARK_REMOTE", "").strip()
+        if remote and not remote.startswith("sc://"):
+            raise SettingsError(
+                f"JOURNEY_SPARK_REMOTE={remote!r} is not a Spark Connect address; set it to "
+                "sc://host:port (or leave it unset for a local Spark)"
+            )
         return cls(
             landing_dir=Path(landing).expanduser().resolve(),
             warehouse_dir=Path(warehouse).expanduser().resolve(),
@@ -81,6 +105,8 @@ class Settings:
             ),
             duckdb_threads=os.environ.get("JOURNEY_DUCKDB_THREADS", "").strip(),
             duckdb_temp_dir=os.environ.get("JOURNEY_DUCKDB_TEMP_DIR", "").strip(),
+            engine=engine,
+            spark_remote=remote,
         )
 
     def environment(self) -> dict[str, str]:
@@ -92,6 +118,8 @@ class Settings:
             "JOURNEY_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "JOURNEY_DUCKDB_THREADS": self.duckdb_threads,
             "JOURNEY_DUCKDB_TEMP_DIR": self.duckdb_temp_dir,
+            "JOURNEY_ENGINE": self.engine,
+            "JOURNEY_SPARK_REMOTE": self.spark_remote,
         }
 
     def export(self) -> None:

@@ -213,12 +213,12 @@ def pipeline(
 # three of its tests are pending, then takes the next one free. So the longest test (the
 # day-by-day runs, which need the pipeline's marts only at their end) starts at once
 # beside the pipeline build, holding a short file behind it, and the other worker works
-# through the other long files meanwhile (the Spark build, two minutes, among the first, so
+# through the other long files meanwhile (the Spark run, four minutes, among the first, so
 # that the end of the suite is short files on both workers).
 LONG_FIRST = (
     "test_operations.py",
     "test_pipeline.py",
-    "test_spark_equality.py",
+    "test_spark_engine.py",
     "test_definitions.py",
     "test_privacy.py",
     "test_code_quality.py",

@@ -96,6 +96,7 @@ def journey_command(settings: Settings, *args: str) -> tuple[list[str], dict[str
         "JOURNEY_LANDING_DIR": str(settings.landing_dir),
         "JOURNEY_WAREHOUSE_DIR": str(settings.warehouse_dir),
         "JOURNEY_REPORTING_TZ": settings.reporting_tz,
+        "JOURNEY_ENGINE": settings.engine,
         "DAGSTER_HOME": str(settings.warehouse_dir / ".dagster"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -67,6 +67,29 @@ def test_an_unknown_reporting_time_zone_is_refused(env, monkeypatch, capsys):
     assert "IANA time zone" in _one_line_error(capsys)
 
 
+def test_an_unknown_engine_is_refused(env, monkeypatch, capsys):
+    monkeypatch.setenv("JOURNEY_ENGINE", "flink")
+    assert main(["run"]) == 2
+    err = _one_line_error(capsys)
+    assert "JOURNEY_ENGINE='flink'" in err and "duckdb, spark" in err
+
+
+def test_a_spark_remote_that_is_not_spark_connect_is_refused(env, monkeypatch, capsys):
+    monkeypatch.setenv("JOURNEY_ENGINE", "spark")
+    monkeypatch.setenv("JOURNEY_SPARK_REMOTE", "spark://cluster:7077")
+    assert main(["run"]) == 2
+    assert "sc://host:port" in _one_line_error(capsys)
+
+
+def test_spark_without_java_says_what_to_install(env, monkeypatch, capsys):
+    monkeypatch.setenv("JOURNEY_ENGINE", "spark")
+    monkeypatch.setenv("PATH", str(env))  # no java on it
+    (env / "landing" / "web" / "events" / "dt=2026-01-01").mkdir(parents=True)
+    assert main(["run"]) == 2
+    err = _one_line_error(capsys)
+    assert "Java 17 or 21" in err and "JOURNEY_SPARK_REMOTE" in err
+
+
 def test_generate_writes_the_same_bytes_for_the_same_arguments(tmp_path, capsys):
     args = ["--customers", "50", "--days", "2", "--start", "2026-01-01", "--seed", "3"]
     assert main(["generate", "--out", str(tmp_path / "a"), *args]) == 0

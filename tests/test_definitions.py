@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import dagster as dg
 import pytest
 
@@ -144,3 +146,18 @@ def test_the_warehouse_resource_carries_the_settings_and_ignores_the_environment
     with resource.connect() as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "") in {"1GB", "953.6MiB"}
+
+
+def test_the_spark_engine_reaches_the_dbt_target_and_the_warehouse(tmp_path, landing):
+    """JOURNEY_ENGINE=spark builds the same assets, with dbt on the target `spark` and the
+    warehouse resource (which starts the run's Spark server) told the engine and endpoint."""
+    landing.write_jsonl("web", "events", "part-0.jsonl", ["{}"])
+    base = Settings(landing_dir=landing.root, warehouse_dir=tmp_path / "wh")
+    spark = dataclasses.replace(base, engine="spark", spark_remote="sc://spark:15002")
+    on_duckdb, on_spark = build_definitions(base), build_definitions(spark)
+    assert on_duckdb.resources["dbt"].target == "prod"
+    assert on_spark.resources["dbt"].target == "spark"
+    assert on_spark.resources["warehouse"].settings() == spark
+    assert {key for a in on_spark.assets for key in a.keys} == {
+        key for a in on_duckdb.assets for key in a.keys
+    }

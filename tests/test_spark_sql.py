@@ -11,7 +11,7 @@ has none and is left out):
      do not run on Spark or mean something else there (`_silent_findings`).
 What it does not check: that the models' Spark SQL means what their DuckDB SQL means (NULL
 ordering, date_diff, JSON scalars: docs/portability.md), nor the SQL that dbt compiles for
-Spark: tests/test_spark_equality.py builds that on Spark and compares every model.
+Spark: tests/test_spark_engine.py builds that on Spark in a whole run and compares every model.
 
 Why a ratchet: most models are not portable yet. NOT_YET_PORTABLE names each one that fails
 today with the reason, and the test fails in both directions: a model that becomes
@@ -46,7 +46,7 @@ from orchestration.project import REPO_ROOT, dbt_project
 
 # The models whose DuckDB SQL fails the check, with what fails (docs/portability.md). Each is
 # the DuckDB side of a dispatched macro: its `spark__` side builds equal on Spark
-# (tests/test_spark_equality.py), which is what makes the model portable.
+# (tests/test_spark_engine.py), which is what makes the model portable.
 NOT_YET_PORTABLE = {
     "base_email__events": "JSON: many paths in one call, json_type, '$[*]' (spark__json_texts ...)",
     "base_web__events": "JSON: many paths, json_type (spark__json_texts); url_decode",

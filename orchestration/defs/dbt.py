@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -126,11 +127,68 @@ def _dbt_build(
     # partial-parsing state, so only the first one after a change to the project parses it
     # all (about 13 s; a partial parse about 6 s).
     target = settings.warehouse_dir / "dbt_target"
+    if settings.engine == "spark":
+        yield from _dbt_build_on_spark(context, dbt, warehouse, args, target, run_window)
+        return
     # dbt reads the settings and the run's window from its environment, which dagster-dbt
     # copies from this process's.
     with _environment({**settings.environment(), **(run_window or {})}):
         invocation = dbt.cli(args, context=context, target_path=target)
         yield from invocation.stream()
+
+
+def _dbt_build_on_spark(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    args: list[str],
+    target: Path,
+    run_window: dict[str, str] | None,
+) -> Iterator:
+    """The group's `dbt build` on the run's Spark Connect server (JOURNEY_ENGINE=spark;
+    orchestration/spark.py): first the tables Dagster assets write (raw, measurement) go to
+    Spark, then dbt builds and tests there, then every node it built comes back into
+    journey.duckdb for the Python models, the run's health and publishing.
+
+    Every run rebuilds the group from scratch (`--full-refresh`): on Spark's plain Parquet
+    tables an incremental model would be a partition overwrite, which the models do not make
+    yet (docs/portability.md)."""
+    from orchestration.spark import connect, pull_tables, push_schemas
+
+    settings = warehouse.settings()
+    spark = connect(warehouse.spark_address)
+    with warehouse.connect() as con:
+        pushed = push_schemas(spark, con, ASSET_OWNED_SCHEMAS)
+    context.log.info(f"on Spark: {len(pushed)} tables of {', '.join(ASSET_OWNED_SCHEMAS)}")
+    if "--full-refresh" not in args:
+        args = [*args, "--full-refresh"]
+    environment = {
+        **settings.environment(),
+        **(run_window or {}),
+        "SPARK_REMOTE": warehouse.spark_address,
+    }
+    built: list[str] = []
+    with _environment(environment):
+        invocation = dbt.cli(args, context=context, target_path=target)
+        for event in invocation.stream():
+            if isinstance(event, dg.Output):
+                unique_id = event.metadata.get("unique_id")
+                built.append(str(getattr(unique_id, "value", unique_id)))
+            yield event
+    relations = _relations(built)
+    with warehouse.connect() as con:
+        pull_tables(spark, con, relations)
+    context.log.info(f"from Spark into journey.duckdb: {len(relations)} tables")
+
+
+def _relations(unique_ids: list[str]) -> list[str]:
+    """schema.name of each model and seed of `unique_ids`, in the manifest's order."""
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"]
+    return [
+        f"{node['schema']}.{node['alias']}"
+        for unique_id, node in nodes.items()
+        if unique_id in set(unique_ids) and node["resource_type"] in ("model", "seed")
+    ]
 
 
 @contextmanager

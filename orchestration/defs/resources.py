@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from orchestration.runlock import warehouse_lock
 from orchestration.settings import (
@@ -42,6 +43,10 @@ class Warehouse(dg.ConfigurableResource):
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: str = ""
     duckdb_temp_dir: str = ""
+    engine: str = "duckdb"
+    spark_remote: str = ""
+    # The Spark Connect address of the run (JOURNEY_ENGINE=spark), set while it executes.
+    _spark_address: str = PrivateAttr(default="")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
@@ -52,6 +57,8 @@ class Warehouse(dg.ConfigurableResource):
             duckdb_memory_limit=settings.duckdb_memory_limit,
             duckdb_threads=settings.duckdb_threads,
             duckdb_temp_dir=settings.duckdb_temp_dir,
+            engine=settings.engine,
+            spark_remote=settings.spark_remote,
         )
 
     @contextmanager
@@ -61,8 +68,26 @@ class Warehouse(dg.ConfigurableResource):
         A `journey run` took the lock already; it is re-entrant within the process."""
         run = context.dagster_run
         description = f"Dagster run {run.run_id}" if run else "a Dagster run"
-        with warehouse_lock(self.settings().warehouse_dir, description, wait=True):
-            yield self
+        settings = self.settings()
+        with warehouse_lock(settings.warehouse_dir, description, wait=True):
+            if settings.engine != "spark":
+                yield self
+                return
+            # JOURNEY_ENGINE=spark: one Spark Connect server for the whole run, which the dbt
+            # commands and this process share (orchestration/spark.py).
+            from orchestration.spark import spark_server
+
+            with spark_server(settings.warehouse_dir, settings.spark_remote) as address:
+                self._spark_address = address
+                try:
+                    yield self
+                finally:
+                    self._spark_address = ""
+
+    @property
+    def spark_address(self) -> str:
+        """The run's Spark Connect address: empty unless JOURNEY_ENGINE=spark and running."""
+        return self._spark_address
 
     def settings(self) -> Settings:
         return Settings(
@@ -72,6 +97,8 @@ class Warehouse(dg.ConfigurableResource):
             duckdb_memory_limit=self.duckdb_memory_limit,
             duckdb_threads=self.duckdb_threads,
             duckdb_temp_dir=self.duckdb_temp_dir,
+            engine=self.engine,
+            spark_remote=self.spark_remote,
         )
 
     @contextmanager

@@ -1,0 +1,242 @@
+"""The Spark engine (JOURNEY_ENGINE=spark, issue #21): a Spark Connect server that Dagster
+and dbt share, and the tables that cross between Spark and DuckDB.
+
+One Spark Connect server serves a run: a local one (Spark in local mode, started by the
+run and stopped at its end, with its tables and its catalog, an embedded Derby metastore,
+under `spark/` in the warehouse folder), or the one JOURNEY_SPARK_REMOTE names (a cluster's).
+Only the server opens the catalog, so the dbt processes (dbt-spark's `session` method,
+which becomes a Spark Connect client when SPARK_REMOTE is set) and this process (its Arrow
+transfers) all use it at once, which an embedded catalog alone would not allow.
+
+What crosses, always as Arrow over the Spark Connect protocol (so a remote cluster works
+the same as the local server):
+- to Spark, before each dbt group: the tables that Dagster assets write and dbt reads as
+  sources (`raw`: the loader's, one rule set for both engines; `measurement`: the Python
+  models'), replaced whole;
+- from Spark, after each dbt group: every model the group built, into journey.duckdb, where
+  the Python models, the run's health and publishing read them as they do on DuckDB; so
+  `published/bi.duckdb` and the Parquet files hold the Spark marts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+# How long a local Spark Connect server may take to start (a JVM, the catalog's first use).
+START_TIMEOUT_SECONDS = 180
+DRIVER_MEMORY = "2g"
+
+
+class SparkUnavailable(RuntimeError):
+    """The Spark engine cannot start here; the message says what to install or set."""
+
+
+def server_configuration(warehouse_dir: Path) -> dict[str, str]:
+    """The local server's Spark settings: local mode on every core, UTC, Parquet tables and
+    the Derby catalog under warehouse_dir/spark, no web UI."""
+    spark_dir = warehouse_dir / "spark"
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(spark_dir / "tables"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={spark_dir / 'metastore_db'};create=true"
+        ),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "4",
+        # DuckDB's `timestamp` (no time zone) in Parquet as Spark's `timestamp`, as the
+        # models make it (the session time zone is UTC), not as `timestamp_ntz`.
+        "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
+        "spark.ui.enabled": "false",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+    }
+
+
+def check_available() -> None:
+    """Raise SparkUnavailable, in one line, when Spark cannot run on this machine."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise SparkUnavailable(
+            "JOURNEY_ENGINE=spark needs the extra `spark` (uv sync --extra spark, or the "
+            "repository's dev group, which includes it)"
+        ) from exc
+    if not shutil.which("java"):
+        raise SparkUnavailable(
+            "JOURNEY_ENGINE=spark needs Java 17 or 21 on PATH (Debian: apt-get install "
+            "openjdk-17-jre-headless), or JOURNEY_SPARK_REMOTE=sc://host:port of a Spark "
+            "Connect server"
+        )
+
+
+@contextlib.contextmanager
+def spark_server(warehouse_dir: Path, remote: str = "") -> Iterator[str]:
+    """The Spark Connect address for a run: `remote` as it is, or a local server started
+    now (its log in warehouse_dir/logs/spark-connect.log) and stopped on exit."""
+    if remote:
+        yield remote
+        return
+    check_available()
+    import pyspark
+
+    spark_dir = warehouse_dir / "spark"
+    spark_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = warehouse_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    command = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
+    command += ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    command += ["--name", "journey", "--master", "local[*]", "--driver-memory", DRIVER_MEMORY]
+    settings = {**server_configuration(warehouse_dir), "spark.connect.grpc.binding.port": port}
+    for name, value in settings.items():
+        command += ["--conf", f"{name}={value}"]
+    command.append("spark-internal")
+    log_path = log_dir / "spark-connect.log"
+    with open(log_path, "ab") as log:
+        # Its own process group: a Ctrl-C reaches the run first, which then stops it.
+        server = subprocess.Popen(
+            command, cwd=spark_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_until_listening(server, port, log_path)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        try:
+            _close_clients()
+        finally:
+            _stop(server)
+
+
+def _close_clients() -> None:
+    """This process's Spark Connect session released while its server still answers."""
+    with contextlib.suppress(Exception):
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+        session = ConnectSession.getActiveSession() or ConnectSession._get_default_session()
+        if session is not None:
+            session.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_listening(server: subprocess.Popen, port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+            raise SparkUnavailable(
+                f"the local Spark Connect server stopped at start ({' '.join(tail)[:300]}); "
+                f"see {log_path}"
+            )
+        with socket.socket() as probe:
+            probe.settimeout(1)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    _stop(server)
+    raise SparkUnavailable(
+        f"the local Spark Connect server did not start in {START_TIMEOUT_SECONDS} s; see {log_path}"
+    )
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def connect(remote: str):
+    """A Spark Connect session on `remote` (sc://host:port)."""
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.remote(remote).getOrCreate()
+
+
+def push_schemas(spark, con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> list[str]:
+    """Every table of `schemas` in journey.duckdb replaced in Spark by its current rows, as a
+    Parquet table of the same name; returns the tables pushed (schema.table)."""
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ? and table_catalog = current_database() "
+        "and table_type = 'BASE TABLE' order by all",
+        [list(schemas)],
+    ).fetchall()
+    for schema in sorted({schema for schema, _ in tables}):
+        spark.sql(f"create database if not exists {schema}")
+    pushed = []
+    for schema, table in tables:
+        rows = con.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
+        rows = _timestamps_as_utc(rows)
+        if rows.num_rows:
+            frame = spark.createDataFrame(rows)
+        else:  # Spark infers no schema from no rows
+            from pyspark.sql.pandas.types import from_arrow_schema
+
+            frame = spark.createDataFrame([], from_arrow_schema(rows.schema))
+        frame.write.mode("overwrite").format("parquet").saveAsTable(f"{schema}.{table}")
+        pushed.append(f"{schema}.{table}")
+    return pushed
+
+
+def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:
+    """Each Spark relation (schema.name) replaced in journey.duckdb by its rows on Spark, as a
+    table of the same name (Spark's timestamps, UTC, as DuckDB's `timestamp`)."""
+    pulled = []
+    for relation in relations:
+        schema, name = relation.split(".")
+        rows = _timestamps_as_naive(spark.table(relation).toArrow())
+        con.execute(f'create schema if not exists "{schema}"')
+        con.register("spark_rows", rows)
+        try:
+            is_view = con.execute(
+                "select count(*) from duckdb_views() where database_name = current_database() "
+                "and schema_name = ? and view_name = ?",
+                [schema, name],
+            ).fetchone()[0]
+            if is_view:  # a DuckDB run's view of the model
+                con.execute(f'drop view "{schema}"."{name}"')
+            con.execute(f'create or replace table "{schema}"."{name}" as select * from spark_rows')
+        finally:
+            con.unregister("spark_rows")
+        pulled.append(relation)
+    return pulled
+
+
+def _timestamps_as_utc(table: pa.Table) -> pa.Table:
+    """DuckDB's `timestamp` (UTC wall clock, no zone) as UTC instants: Spark's `timestamp`,
+    not `timestamp_ntz`."""
+    return _cast_timestamps(table, "UTC")
+
+
+def _timestamps_as_naive(table: pa.Table) -> pa.Table:
+    return _cast_timestamps(table, None)
+
+
+def _cast_timestamps(table: pa.Table, tz: str | None) -> pa.Table:
+    fields = [
+        field.with_type(pa.timestamp("us", tz=tz))
+        if pa.types.is_timestamp(field.type) and field.type.tz != tz
+        else field
+        for field in table.schema
+    ]
+    schema = pa.schema(fields)
+    return table if schema == table.schema else table.cast(schema)

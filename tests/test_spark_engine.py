@@ -1,0 +1,98 @@
+"""`JOURNEY_ENGINE=spark journey run` (issue #21): the pipeline with its dbt models built and
+tested on Apache Spark (a local Spark Connect server, Spark 4 in local mode), on the
+pipeline fixture's landing, ends with the same warehouse and the same published marts as
+the DuckDB run of that landing.
+
+One `journey run` on Spark over every day serves every test here. It shares the DuckDB
+run's erasure key (the session fixture's key file), so pseudonyms match. Compared:
+- the published copy (`published/bi.duckdb`): the same tables, columns and types, and the
+  same rows (doubles to 9 decimals): what BI tools read does not tell the engines apart;
+- every table of journey.duckdb (raw, seeds, every dbt model that Spark built and the run
+  brought back, measurement): the same rows, values cast to the DuckDB run's types.
+Columns that record when a step ran (loaded_at, run ids) are left out of both.
+
+A ratchet like tests/test_spark_sql.py: NOT_YET_EQUAL names each table that still differs,
+with why; the test fails in both directions. It needs Java 17 or 21 (Debian:
+openjdk-17-jre-headless); without one it fails saying so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from journey_tools.compare_warehouses import compare
+from tests.support import run_journey
+
+# Tables that do not yet come out of the Spark run as they do on DuckDB, and why.
+NOT_YET_EQUAL: dict[str, str] = {
+    '"seeds"."identity_placeholder_values"': (
+        "dbt reads seeds through agate, which takes the text `null` for a null; dbt-duckdb "
+        "loads the CSV with DuckDB's reader and keeps the text (docs/portability.md)"
+    ),
+}
+
+
+@dataclasses.dataclass
+class SparkRun:
+    warehouse_dir: Path
+    output: str
+
+
+@pytest.fixture(scope="module")
+def spark_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> SparkRun:
+    if not shutil.which("java"):
+        pytest.fail(
+            "the Spark tests need Java 17 or 21 on PATH (Debian: apt-get install "
+            "openjdk-17-jre-headless)"
+        )
+    warehouse_dir = tmp_path_factory.mktemp("spark-engine") / "warehouse"
+    settings = dataclasses.replace(pipeline.settings, warehouse_dir=warehouse_dir, engine="spark")
+    completed = run_journey(settings, "run")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-4000:]
+    return SparkRun(warehouse_dir, output)
+
+
+def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
+    """dbt wrote Spark's tables (Parquet, in the warehouse folder's Spark catalog), ran the
+    same data tests there, and the local server is gone."""
+    tables = spark_run.warehouse_dir / "spark" / "tables"
+    for relation in ("staging.db/stg_web__events", "marts.db/fct_orders", "marts.db/kpi_daily"):
+        assert any((tables / relation).glob("*.parquet")), relation
+    assert "journey run succeeded" in spark_run.output
+    checks = [line for line in spark_run.output.splitlines() if line.startswith("tests:")]
+    assert checks and checks[0].split()[1] == str(
+        pipeline.outcome.checks_passed + len(pipeline.outcome.checks_warned)
+    ), checks
+    assert " 0 failed" in checks[0]
+    log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
+    assert "Spark Connect server started" in log
+
+
+def test_spark_publishes_the_marts_duckdb_publishes(spark_run: SparkRun, pipeline):
+    published = pipeline.settings.published_dir / "bi.duckdb"
+    differences = compare(published, spark_run.warehouse_dir / "published" / "bi.duckdb")
+    assert not differences, differences
+    with duckdb.connect(str(spark_run.warehouse_dir / "published" / "bi.duckdb"), True) as con:
+        for mart in ("fct_sessions", "fct_orders", "dim_customers", "fct_attribution"):
+            assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] > 0, mart
+
+
+def test_every_table_on_spark_equals_duckdb(spark_run: SparkRun, pipeline):
+    differences = {
+        difference.table: difference.reason
+        for difference in compare(
+            pipeline.settings.warehouse_path,
+            spark_run.warehouse_dir / "journey.duckdb",
+            same_types=False,
+        )
+    }
+    newly_different = {t: why for t, why in differences.items() if t not in NOT_YET_EQUAL}
+    now_equal = sorted(set(NOT_YET_EQUAL) - set(differences))
+    assert not newly_different, f"tables that differ on Spark: {newly_different}"
+    assert not now_equal, f"equal on Spark now: take them off NOT_YET_EQUAL: {now_equal}"
