@@ -16,6 +16,10 @@ step events, classified by asset: raw = load, dbt = dbt build, published = publi
 anything else = Python assets), the peak RSS of the whole process tree (sampled from
 /proc), and web events per second. Figures of every run are also written to
 DIR/results.json and DIR/results.md.
+
+With JOURNEY_ENGINE=spark in its environment, the runs build the dbt models on Spark
+(README, "When one machine is not enough"), in warehouses of their own (`S-spark-warehouse`);
+the lower bound stays DuckDB's.
 """
 
 from __future__ import annotations
@@ -506,7 +510,8 @@ def measure_size(
     figures.generate_cached = cached
     figures.landing_files, figures.landing_bytes = landing_size(landing, last_full)
 
-    warehouse = cache_dir / f"{size.name}-warehouse"
+    engine = os.environ.get("JOURNEY_ENGINE") or "duckdb"
+    warehouse = cache_dir / f"{size.name}{'' if engine == 'duckdb' else '-' + engine}-warehouse"
     lower_bound_work = cache_dir / f"{size.name}-lower-bound"
     shutil.rmtree(warehouse, ignore_errors=True)
     print(f"[{size.name}] full build {first}..{last_full}")
@@ -667,6 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     cache_dir = Path(args.cache_dir).expanduser().resolve()
     cache_dir.mkdir(parents=True, exist_ok=True)
     command = "python -m journey_tools.benchmark " + " ".join(argv or sys.argv[1:])
+    if os.environ.get("JOURNEY_ENGINE"):
+        command = f"JOURNEY_ENGINE={os.environ['JOURNEY_ENGINE']} {command}"
     results: list[SizeFigures] = []
 
     def write_report(current: SizeFigures) -> str:
