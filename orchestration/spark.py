@@ -154,14 +154,15 @@ def _wait_until_listening(server: subprocess.Popen, port: int, log_path: Path) -
 
 
 def _stop(server: subprocess.Popen) -> None:
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+    """SIGTERM to the server's process group (Spark's shutdown hooks run), SIGKILL after a
+    minute."""
+    with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
 
 
 def connect(remote: str):

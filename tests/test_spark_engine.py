@@ -80,6 +80,19 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
     assert " 0 failed" in checks[0]
     log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
     assert "Spark Connect server started" in log
+    assert not _processes_naming(str(tables)), "the run's Spark server outlived it"
+
+
+def _processes_naming(text: str) -> list[int]:
+    """The processes whose command line contains `text` (the server's names its tables)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:  # ended meanwhile
+            continue
+    return found
 
 
 def test_spark_publishes_the_marts_duckdb_publishes(spark_run: SparkRun, pipeline):
