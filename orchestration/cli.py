@@ -203,6 +203,9 @@ def _run(
     log_path = _log_path(settings, "run")
     print(f"landing:   {settings.landing_dir}")
     print(f"warehouse: {settings.warehouse_path}")
+    if settings.engine == "spark":
+        where = settings.spark_remote or "a local Spark Connect server for this run"
+        print(f"engine:    Spark ({where}; dbt target {settings.dbt_target})")
     print(f"partitions {first} .. {last} ({len(selected)} landing days)")
     print(f"log:       {log_path}{'' if args.verbose else ' (--verbose streams it)'}")
     started = time.monotonic()

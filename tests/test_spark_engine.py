@@ -33,7 +33,8 @@ from tests.support import journey_command
 NOT_YET_EQUAL: dict[str, str] = {
     '"seeds"."identity_placeholder_values"': (
         "dbt reads seeds through agate, which takes the text `null` for a null; dbt-duckdb "
-        "loads the CSV with DuckDB's reader and keeps the text (docs/portability.md)"
+        "loads the CSV with DuckDB's reader and keeps the text. The rules read it through "
+        "placeholder_seed_value, which takes a null for `null` (docs/portability.md)"
     ),
 }
 
@@ -73,6 +74,7 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
     for relation in ("staging.db/stg_web__events", "marts.db/fct_orders", "marts.db/kpi_daily"):
         assert any((tables / relation).glob("*.parquet")), relation
     assert "journey run succeeded" in spark_run.output
+    assert "engine:    Spark (a local Spark Connect server" in spark_run.output
     checks = [line for line in spark_run.output.splitlines() if line.startswith("tests:")]
     assert checks and checks[0].split()[1] == str(
         pipeline.outcome.checks_passed + len(pipeline.outcome.checks_warned)

@@ -184,10 +184,11 @@ def _dbt_build_on_spark(
 def _relations(unique_ids: list[str]) -> list[str]:
     """schema.name of each model and seed of `unique_ids`, in the manifest's order."""
     nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"]
+    built = set(unique_ids)
     return [
         f"{node['schema']}.{node['alias']}"
         for unique_id, node in nodes.items()
-        if unique_id in set(unique_ids) and node["resource_type"] in ("model", "seed")
+        if unique_id in built and node["resource_type"] in ("model", "seed")
     ]
 
 
