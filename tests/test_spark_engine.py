@@ -11,9 +11,9 @@ run's erasure key (the session fixture's key file), so pseudonyms match. Compare
   brought back, measurement): the same rows, values cast to the DuckDB run's types.
 Columns that record when a step ran (loaded_at, run ids) are left out of both.
 
-A ratchet like tests/test_spark_sql.py: NOT_YET_EQUAL names each table that still differs,
-with why; the test fails in both directions. It needs Java 17 or 21 (Debian:
-openjdk-17-jre-headless); without one it fails saying so.
+A ratchet: NOT_YET_EQUAL names each table that still differs, with why; the test fails in
+both directions (a listed table that is now equal must leave the list). It needs Java 17 or
+21 (Debian: openjdk-17-jre-headless); without one it fails saying so.
 """
 
 from __future__ import annotations

@@ -1,105 +1,104 @@
-"""Every compiled dbt model as Spark SQL: the first check of issue #21 (the same pipeline on
-Apache Spark), a ratchet that pins which models are not portable yet.
+"""Every model and data test as dbt compiles it for Apache Spark is Spark SQL: the check of
+issue #21 that runs in seconds, without Java and without the pipeline.
 
-What it checks, per model, on the SQL the pipeline's dbt compiled for DuckDB
-(`<warehouse>/dbt_target/compiled/journey/models/...`; a model without SQL, a Python model,
-has none and is left out):
-  1. sqlglot translates it from DuckDB to Spark SQL without giving up on any construct
-     (`unsupported_level=RAISE`), and parses the result back as Spark SQL;
-  2. it holds none of the DuckDB constructs that sqlglot translates without a word but
-     wrongly: functions it does not know and copies as they are, and the few rewrites that
-     do not run on Spark or mean something else there (`_silent_findings`).
-What it does not check: that the models' Spark SQL means what their DuckDB SQL means (NULL
-ordering, date_diff, JSON scalars: docs/portability.md), nor the SQL that dbt compiles for
-Spark: tests/test_spark_engine.py builds that on Spark in a whole run and compares every model.
+journey_tools/spark_compile.py compiles the project with `--target spark` without a Spark
+(it answers dbt's "does this relation exist?" itself): every model twice, as a first build
+(no relation exists: what a Spark run builds today) and as an incremental run (every
+relation exists: each `is_incremental()` branch), and every data test once. Here, each
+compiled file must
+  1. parse as Spark SQL with sqlglot (`error_level=RAISE`: no construct it gives up on);
+  2. call only functions that Spark has with the meaning the project wants: a function
+     sqlglot does not know is copied as it is, so it must be one of SPARK_ONLY_FUNCTIONS
+     (Spark functions the project's `spark__` macros and dbt-spark use on purpose), and not
+     one that exists on both engines with another meaning (SAME_NAME_OTHER_MEANING);
+  3. hold none of the few DuckDB constructs that sqlglot's Spark parser accepts though Spark
+     rejects them or reads them otherwise (`_duckdb_only_constructs`).
+A DuckDB-only construct written straight into a model, or a macro called without its
+`spark__` side, fails it by name and file. What it cannot see: whether the Spark SQL means
+what the DuckDB SQL means (NULL ordering, JSON scalars, date arithmetic): the Spark run of
+tests/test_spark_engine.py builds and tests every model on Spark and compares every table.
 
-Why a ratchet: most models are not portable yet. NOT_YET_PORTABLE names each one that fails
-today with the reason, and the test fails in both directions: a model that becomes
-non-portable fails it, and so does a listed model that now passes (take it off the list),
-so the list only shrinks. It reads the session's `pipeline` fixture, then takes seconds.
-
-How to fix an entry: write the construct portably, with dbt's cross-database macros
-(`dbt.hash`, `dbt.listagg`, `dbt.array_construct`, `dbt.datediff`, `dbt.type_string()`
-and the other `dbt.type_*`) or SQL that both engines run (`max_by` rather than `arg_max`);
-where the engines need different SQL, a macro dispatched with `adapter.dispatch(...,
-'journey')` and its `duckdb__` and `spark__` implementations, whose DuckDB side sqlglot
-translates faithfully (the macros of macros/url_parts.sql are dispatched already). Then
-remove the model from NOT_YET_PORTABLE. A construct that only DuckDB's side of a dispatched
-macro can keep (hash as a fingerprint, the one-call JSON extraction) still fails here, as
-the check reads DuckDB's SQL: leave the model listed, its reason naming the `spark__`
-macro, until the check reads the SQL dbt compiles for Spark. docs/portability.md has the
-inventory.
+How to fix a failure: write the construct with dbt's cross-database macros (`dbt.hash`,
+`dbt.listagg`, `dbt.datediff`, `dbt.type_string()` and the other `dbt.type_*`) or SQL both
+engines run (`max_by` rather than `arg_max`); where the engines need different SQL, a macro
+dispatched with `adapter.dispatch(..., 'journey')` and its `duckdb__` and `spark__` sides
+(macros/portable/, docs/portability.md). A Spark function sqlglot does not know goes into
+SPARK_ONLY_FUNCTIONS with where it comes from.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
+from sqlglot.tokens import TokenType
 
-from orchestration.project import REPO_ROOT, dbt_project
+from orchestration.project import REPO_ROOT
 
-# The models whose DuckDB SQL fails the check, with what fails (docs/portability.md). Each is
-# the DuckDB side of a dispatched macro: its `spark__` side builds equal on Spark
-# (tests/test_spark_engine.py), which is what makes the model portable.
-NOT_YET_PORTABLE = {
-    "base_email__events": "JSON: many paths in one call, json_type, '$[*]' (spark__json_texts ...)",
-    "base_web__events": "JSON: many paths, json_type (spark__json_texts); url_decode",
-    "int_crm_contacts_merged": "list_slice, cardinality (spark__list_min_from)",
-    "int_email_click_sessions": "url_decode (spark__url_query_param)",
-    "int_sessions_aggregated": "epoch_us; ordered array_agg (spark__sorted_distinct_list)",
-    "int_web_devices_to_reaggregate": "epoch_us (spark__epoch_microseconds)",
-    "int_web_devices_to_recompute": "epoch_us (spark__epoch_microseconds)",
+# Spark functions that sqlglot does not know (it copies them as they are), each used on
+# purpose, with where it comes from.
+SPARK_ONLY_FUNCTIONS = {
+    "assert_true": "dbt-spark's assert_not_null, inside dbt.datediff's Spark side",
+    "cardinality": "the length of an array, the same on both engines (int_crm_contacts_merged)",
+    "conv": "spark__hex_to_bigint (macros/web/web_session_messages.sql)",
+    "is_variant_null": "spark__json_texts (macros/portable/json.sql)",
+    "schema_of_variant": "spark__json_texts",
+    "timestamp_seconds": "spark__epoch_to_utc_timestamp (macros/to_utc_timestamp.sql)",
+    "try_parse_json": "spark__json_texts",
+    "url_decode": "spark__url_query_param, after escaping '+' and stray '%' (url_parts.sql)",
+    "variant_get": "spark__json_texts",
 }
 
-# Functions sqlglot does not know (parsed as anonymous functions, copied into the Spark SQL
-# as they are) that Spark has under the same name but with another meaning. Any other
-# unknown function fails as one that Spark may not have at all.
+# Functions that Spark has under the same name as DuckDB but with another meaning.
 SAME_NAME_OTHER_MEANING = {
-    # DuckDB's hash is a 64-bit unsigned integer, Spark's a 32-bit Murmur3: sums of hashes
-    # used as fingerprints collide far more often (Spark's 64-bit one is xxhash64).
+    # DuckDB's hash is a 64-bit unsigned integer, Spark's a 32-bit Murmur3: fingerprints
+    # and keys collide far more often (Spark's 64-bit one is xxhash64; keys: dbt.hash).
     "hash": "64-bit in DuckDB, 32-bit in Spark",
-    # DuckDB keeps '+' and a malformed %-escape as they are; Spark's url_decode turns '+'
-    # into a space and raises on a malformed escape (Spark 4 has try_url_decode).
-    "url_decode": "Spark decodes '+' as a space and raises on a malformed escape",
 }
 
 
-def _silent_findings(duckdb_tree: exp.Expression, spark_trees: list[exp.Expression]):
-    """The constructs that sqlglot translates without an error but not into working,
-    same-meaning Spark SQL, as (construct, what goes wrong, the node). Kept small: each is
-    cheap to detect and occurs in the project; the rest of the inventory, and what no
-    parser sees, is in docs/portability.md."""
-    for tree in spark_trees:
-        for function in tree.find_all(exp.Anonymous):
-            name = function.name.lower()
-            why = SAME_NAME_OTHER_MEANING.get(name, "unknown to sqlglot, copied unchanged")
-            yield f"{name}()", why, function
-    for node in duckdb_tree.walk():
+# The types of Spark SQL, as sqlglot's Spark parser names them (its `timestamp` is TIMESTAMPTZ:
+# Spark's timestamp is a point in time shown in the session's zone).
+T = exp.DataType.Type
+SPARK_TYPES = {
+    T.BOOLEAN, T.TINYINT, T.SMALLINT, T.INT, T.BIGINT, T.FLOAT, T.DOUBLE, T.DECIMAL,
+    T.TEXT, T.CHAR, T.VARCHAR, T.BINARY, T.VARBINARY, T.DATE, T.TIMESTAMP, T.TIMESTAMPTZ,
+    T.TIMESTAMPLTZ, T.TIMESTAMPNTZ, T.INTERVAL, T.ARRAY, T.MAP, T.STRUCT, T.VARIANT,
+}  # fmt: skip
+
+
+def _duckdb_only_constructs(tree: exp.Expression):
+    """DuckDB constructs that sqlglot's Spark parser accepts but Spark does not run as
+    DuckDB does, as (construct, why, node)."""
+    for node in tree.walk():
         if isinstance(node, exp.JSONType):
-            # Spark has no json_type; sqlglot copies the name.
             yield "json_type()", "Spark has no json_type", node
-        elif isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
-            if isinstance(node.expression, exp.Array):
-                # DuckDB extracts many paths in one call; sqlglot writes
-                # get_json_object(doc, array(...)), which Spark rejects (one path, a string).
-                yield "JSON extraction of a list of paths", "Spark takes one path", node
-            elif any(node.expression.find_all(exp.JSONPathWildcard)):
-                # DuckDB's '$[*]' gives a list; get_json_object gives JSON text, and one
-                # element without its brackets.
-                yield "JSON path '$[*]'", "a list in DuckDB, JSON text in Spark", node
         elif isinstance(node, exp.Left | exp.Right) and isinstance(node.expression, exp.Neg):
             # left(s, -2) drops the last two characters in DuckDB; Spark returns ''.
             yield f"{node.key}() with a negative length", "'' in Spark", node
         elif isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
-            # sqlglot writes collect_list(...) without the order by: the list's order
-            # becomes whatever Spark's shuffle gives.
-            yield "array_agg(... order by ...)", "sqlglot drops the order", node
+            # Spark's collect_list has no order: the list comes in the shuffle's order.
+            yield "array_agg(... order by ...)", "Spark does not order the list", node
+        elif isinstance(node, exp.DataType) and node.this not in SPARK_TYPES:
+            yield f"type {node.this.name.lower()}", "a type Spark does not have", node
+
+
+def _types_without_length(sql: str):
+    """`varchar` or `char` without a length (DuckDB's text; sqlglot reads it as Spark's
+    string, Spark rejects it): in the tokens, as the parsed tree no longer tells."""
+    tokens = sqlglot.tokenize(sql, read="spark")
+    for token, following in zip(tokens, [*tokens[1:], None], strict=True):
+        if token.token_type in (TokenType.VARCHAR, TokenType.CHAR) and (
+            following is None or following.token_type != TokenType.L_PAREN
+        ):
+            yield f"{token.text.lower()} without a length", "Spark needs one (or string)"
 
 
 def _shortened(sql: str, width: int = 90) -> str:
@@ -108,80 +107,165 @@ def _shortened(sql: str, width: int = 90) -> str:
 
 
 def spark_findings(sql: str) -> list[str]:
-    """Why the compiled model is not portable yet, one line a construct ([] when it is)."""
+    """Why the compiled SQL is not Spark SQL, one line a construct ([] when it is)."""
     try:
-        spark_sql = sqlglot.transpile(
-            sql, read="duckdb", write="spark", unsupported_level=ErrorLevel.RAISE
-        )
-        spark_trees = [
-            sqlglot.parse_one(statement, read="spark", error_level=ErrorLevel.RAISE)
-            for statement in spark_sql
-        ]
+        trees = sqlglot.parse(sql, read="spark", error_level=ErrorLevel.RAISE)
     except SqlglotError as error:
         construct = "a construct"
         if isinstance(error, ParseError) and error.errors:
             construct = f"`{error.errors[0].get('highlight')}`"
-        return [f"{construct}: sqlglot cannot write it as Spark SQL: {_shortened(str(error), 300)}"]
-    duckdb_tree = sqlglot.parse_one(sql, read="duckdb")
-    found: dict[tuple[str, str], list[exp.Expression]] = {}
-    for construct, why, node in _silent_findings(duckdb_tree, spark_trees):
-        found.setdefault((construct, why), []).append(node)
+        return [f"{construct}: not Spark SQL: {_shortened(str(error), 300)}"]
+    found: dict[tuple[str, str], list[str]] = {}  # construct and why: the SQL of each
+    for tree in trees:
+        if tree is None:
+            continue
+        for function in tree.find_all(exp.Anonymous):
+            name = function.name.lower()
+            if name in SAME_NAME_OTHER_MEANING:
+                why = SAME_NAME_OTHER_MEANING[name]
+            elif name not in SPARK_ONLY_FUNCTIONS:
+                why = "unknown to sqlglot and not one of SPARK_ONLY_FUNCTIONS"
+            else:
+                continue
+            found.setdefault((f"{name}()", why), []).append(function.sql("spark"))
+        for construct, why, node in _duckdb_only_constructs(tree):
+            found.setdefault((construct, why), []).append(node.sql("spark"))
+    for construct, why in _types_without_length(sql):
+        found.setdefault((construct, why), []).append(construct)
     return [
-        f"{construct} ({len(nodes)}x): {why}; sqlglot writes `{_shortened(nodes[0].sql('spark'))}`"
-        for (construct, why), nodes in found.items()
+        f"{construct} ({len(examples)}x): {why}; `{_shortened(examples[0])}`"
+        for (construct, why), examples in found.items()
     ]
 
 
 @pytest.fixture(scope="module")
-def project_models() -> dict[str, dict]:
-    """Every model of the dbt project (target/manifest.json, parsed at session start)."""
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+def spark_compile(tmp_path_factory) -> Path:
+    """The project compiled for Spark (journey_tools/spark_compile.py), in a subprocess so
+    that its stand-ins for Spark stay out of this process."""
+    out = tmp_path_factory.mktemp("spark_compile")
+    result = subprocess.run(
+        [sys.executable, "-m", "journey_tools.spark_compile", "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def compiled(spark_compile) -> dict[str, dict[str, str]]:
+    """Per mode, the compiled SQL of each file, by its path under compiled/journey/."""
     return {
-        node["name"]: node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
+        mode: {
+            str(path.relative_to(root)): path.read_text() for path in sorted(root.rglob("*.sql"))
+        }
+        for mode in ("first_build", "incremental")
+        if (root := spark_compile / mode / "compiled" / "journey").is_dir()
     }
 
 
 @pytest.fixture(scope="module")
-def compiled(pipeline, project_models) -> dict[str, str]:
-    """The compiled SQL of every SQL model, as the pipeline's dbt wrote it."""
-    root = pipeline.settings.warehouse_dir / "dbt_target" / "compiled"
+def nodes(spark_compile) -> dict[str, dict]:
+    """The parsed project's models and data tests, by unique id."""
+    manifest = json.loads((spark_compile / "parse" / "manifest.json").read_text())
     return {
-        name: path.read_text()
-        for name, node in project_models.items()
-        if node["language"] == "sql"
-        and (path := root / node["package_name"] / node["original_file_path"]).is_file()
+        unique_id: node
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "test")
     }
 
 
-def test_every_sql_model_of_the_project_has_its_compiled_sql(project_models, compiled):
+def _compiled_path(node: dict) -> str:
+    """Where dbt writes a node's compiled SQL under compiled/<package>/: a generic data
+    test's in a folder named after the YAML file that declares it."""
+    if node.get("test_metadata"):
+        return f"{node['original_file_path']}/{node['path']}"
+    return node["original_file_path"]
+
+
+def test_every_model_compiles_in_both_modes_and_every_data_test_once(compiled, nodes):
     model_files = {
         str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "models").rglob("*.sql")
     }
-    sql_models = {
-        name: node["original_file_path"]
-        for name, node in project_models.items()
-        if node["language"] == "sql"
+    models = {n["original_file_path"] for n in nodes.values() if n["resource_type"] == "model"}
+    assert models == model_files, "models/ and the manifest disagree"
+    data_tests = {_compiled_path(n) for n in nodes.values() if n["resource_type"] == "test"}
+    assert len(data_tests) > 300
+    assert set(compiled["first_build"]) == models | data_tests
+    assert set(compiled["incremental"]) == models
+
+
+def test_the_incremental_mode_compiles_each_incremental_branch(compiled, nodes):
+    """The two modes differ exactly in the models that ask whether a relation exists: every
+    incremental model (its `is_incremental()` branch) and the two models that look for their
+    own upstream; so each branch of the project's SQL is checked."""
+    asks = {
+        node["original_file_path"]
+        for node in nodes.values()
+        if node["resource_type"] == "model"
+        and ("is_incremental()" in node["raw_code"] or "adapter.get_relation(" in node["raw_code"])
     }
-    assert set(sql_models.values()) == model_files, "models/ and the manifest disagree"
-    missing = sorted(set(sql_models) - set(compiled))
-    assert sql_models
-    assert not missing, f"no compiled SQL for: {', '.join(missing)}"
+    incremental = {
+        node["original_file_path"]
+        for node in nodes.values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+    assert len(incremental) >= 5 and incremental <= asks
+    differ = {
+        path
+        for path, sql in compiled["incremental"].items()
+        if sql != compiled["first_build"][path]
+    }
+    assert differ == asks
 
 
-def test_every_compiled_model_is_spark_sql_but_the_ones_not_yet_portable(compiled):
-    findings = {name: spark_findings(sql) for name, sql in sorted(compiled.items())}
-    failing = {name for name, found in findings.items() if found}
-    newly_failing = sorted(failing - set(NOT_YET_PORTABLE))
-    now_portable = sorted(set(NOT_YET_PORTABLE) - failing)
-    messages = [
-        f"{name} is not portable to Spark SQL (fix it, or add it to NOT_YET_PORTABLE):\n"
-        + "\n".join(f"    {finding}" for finding in findings[name])
-        for name in newly_failing
-    ] + [
-        f"{name} passes now: remove it from NOT_YET_PORTABLE"
-        + ("" if name in compiled else " (no such SQL model)")
-        for name in now_portable
-    ]
-    assert failing == set(NOT_YET_PORTABLE), "\n".join(messages)
+def test_every_compiled_model_and_data_test_is_spark_sql(compiled):
+    failures = {
+        f"{mode}/{path}": found
+        for mode, files in compiled.items()
+        for path, sql in files.items()
+        if (found := spark_findings(sql))
+    }
+    assert sum(len(files) for files in compiled.values()) > 400
+    assert not failures, "\n".join(
+        f"{path} is not Spark SQL:\n" + "\n".join(f"    {finding}" for finding in found)
+        for path, found in sorted(failures.items())
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "construct"),
+    [
+        ("select hash(email) as key from t", "hash()"),  # 32-bit on Spark
+        ("select list_slice(xs, 1, 2) from t", "list_slice()"),  # DuckDB's list functions
+        ("select epoch_us(ts) from t", "epoch_us()"),
+        ("select json_type(doc) from t", "json_type()"),
+        ("select left(s, -2) from t", "left() with a negative length"),
+        ("select array_agg(x order by y) from t group by z", "array_agg(... order by ...)"),
+        ("select cast(x as hugeint) from t", "type int128"),
+        ("select cast(x as varchar) from t", "varchar without a length"),
+        ("select cast(x as json) from t", "type json"),
+        ("select x from t where", "not Spark SQL"),  # cut short
+        ("select {'a': 1} as s", "not Spark SQL"),  # DuckDB's struct literal
+    ],
+)
+def test_the_check_names_a_duckdb_construct(sql, construct):
+    findings = spark_findings(sql)
+    assert len(findings) == 1 and construct in findings[0], findings
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select variant_get(try_parse_json(doc), '$.a', 'string') from t",
+        "select md5(email), sha2(email, 256), collect_list(x) from t group by y",
+        "select cast(a as varchar(20)), cast(b as string), cast(c as decimal(18, 2)) from t",
+        "select explode(sequence(date'2020-01-01', date'2020-02-01', interval 1 day))",
+        "select cast(conv(h, 16, 10) as bigint), timestamp_seconds(s) from t",
+        "select a from t qualify row_number() over (partition by b order by c nulls last) = 1",
+    ],
+)
+def test_the_check_passes_spark_sql_the_project_writes(sql):
+    assert spark_findings(sql) == []
