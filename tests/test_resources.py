@@ -1,14 +1,18 @@
-"""The warehouse resource: a locked DuckDB file is retried with backoff, then reported."""
+"""The warehouse resource: a locked DuckDB file is retried with backoff, then reported; a
+Spark run's server starts when a step first needs it and stops with the run."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
+import dagster as dg
 import duckdb
 import pytest
 
+from orchestration import spark
 from orchestration.defs import resources
 
 HOLD_LOCK = """
@@ -59,3 +63,42 @@ def test_a_persistent_lock_fails_with_a_message_that_says_what_to_do(tmp_path, m
     message = str(raised.value)
     assert str(path) in message
     assert "held by another process" in message and "bi.duckdb" in message
+
+
+def _recording_server(events: list[str]):
+    """A stand-in for orchestration.spark.spark_server that records its start and stop."""
+
+    @contextmanager
+    def spark_server(warehouse_dir, remote=""):
+        events.append(f"start in {warehouse_dir.name}")
+        try:
+            yield "sc://127.0.0.1:15002"
+        finally:
+            events.append("stop")
+
+    return spark_server
+
+
+def test_a_spark_run_starts_its_server_when_a_step_first_asks_and_stops_it_at_the_end(
+    tmp_path, monkeypatch
+):
+    events: list[str] = []
+    monkeypatch.setattr(spark, "spark_server", _recording_server(events))
+    warehouse = resources.Warehouse(warehouse_dir=str(tmp_path / "wh"), engine="spark")
+    with dg.build_resources({"warehouse": warehouse}) as built:
+        assert events == [], "no step asked (a run that only publishes): no server"
+        assert built.warehouse.spark_address == "sc://127.0.0.1:15002"
+        assert built.warehouse.spark_address == "sc://127.0.0.1:15002"
+        assert events == ["start in wh"], "one server for the whole run"
+    assert events == ["start in wh", "stop"]
+
+
+def test_without_spark_a_step_that_asks_for_it_fails_saying_why(tmp_path):
+    warehouse = resources.Warehouse(warehouse_dir=str(tmp_path), engine="duckdb")
+    with (
+        dg.build_resources({"warehouse": warehouse}) as built,
+        pytest.raises(RuntimeError, match="JOURNEY_ENGINE is duckdb"),
+    ):
+        _ = built.warehouse.spark_address
+    with pytest.raises(RuntimeError, match="only while a run executes"):
+        _ = resources.Warehouse(warehouse_dir=str(tmp_path), engine="spark").spark_address

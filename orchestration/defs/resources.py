@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -45,8 +45,10 @@ class Warehouse(dg.ConfigurableResource):
     duckdb_temp_dir: str = ""
     engine: str = "duckdb"
     spark_remote: str = ""
-    # The Spark Connect address of the run (JOURNEY_ENGINE=spark), set while it executes.
+    # JOURNEY_ENGINE=spark: the run's Spark Connect address once a step asked for it, and
+    # what stops its server at the run's end.
     _spark_address: str = PrivateAttr(default="")
+    _run_stack: ExitStack | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
@@ -69,24 +71,31 @@ class Warehouse(dg.ConfigurableResource):
         run = context.dagster_run
         description = f"Dagster run {run.run_id}" if run else "a Dagster run"
         settings = self.settings()
-        with warehouse_lock(settings.warehouse_dir, description, wait=True):
-            if settings.engine != "spark":
+        with warehouse_lock(settings.warehouse_dir, description, wait=True), ExitStack() as stack:
+            self._run_stack = stack
+            try:
                 yield self
-                return
-            # JOURNEY_ENGINE=spark: one Spark Connect server for the whole run, which the dbt
-            # commands and this process share (orchestration/spark.py).
-            from orchestration.spark import spark_server
-
-            with spark_server(settings.warehouse_dir, settings.spark_remote) as address:
-                self._spark_address = address
-                try:
-                    yield self
-                finally:
-                    self._spark_address = ""
+            finally:
+                self._run_stack = None
+                self._spark_address = ""
 
     @property
     def spark_address(self) -> str:
-        """The run's Spark Connect address: empty unless JOURNEY_ENGINE=spark and running."""
+        """The run's Spark Connect address (JOURNEY_ENGINE=spark; orchestration/spark.py):
+        the first step that asks starts the run's Spark Connect server (or takes
+        JOURNEY_SPARK_REMOTE's), which the dbt commands and this process then share until
+        the run ends; a run whose steps never ask (publishing alone) starts none."""
+        if self._spark_address:
+            return self._spark_address
+        settings = self.settings()
+        if settings.engine != "spark":
+            raise RuntimeError(f"no Spark in this run: JOURNEY_ENGINE is {settings.engine}")
+        if self._run_stack is None:
+            raise RuntimeError("the Spark server exists only while a run executes")
+        from orchestration.spark import spark_server
+
+        server = spark_server(settings.warehouse_dir, settings.spark_remote)
+        self._spark_address = self._run_stack.enter_context(server)
         return self._spark_address
 
     def settings(self) -> Settings:
