@@ -24,7 +24,6 @@ Spark server, only the `spark` extra's dbt-spark. DIR is emptied first.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from contextlib import contextmanager
@@ -92,8 +91,6 @@ def compile_for_spark(out: Path) -> dict[str, Path]:
         *("--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)),
         *("--target", SPARK_DBT_TARGET, "--log-path", str(out / "logs"), "--quiet"),
     ]
-    # The profile's paths (never used: no connection) stay inside `out`.
-    os.environ.setdefault("JOURNEY_WAREHOUSE_DIR", str(out / "warehouse"))
     parsed = dbtRunner().invoke(["parse", *common, "--target-path", str(out / "parse")])
     if not parsed.success:
         raise RuntimeError(f"dbt parse --target spark failed: {parsed.exception}")

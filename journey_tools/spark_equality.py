@@ -5,14 +5,14 @@ compared with DuckDB's (issue #21: the same models on both engines).
 
 It takes the tables that the pipeline writes outside dbt (the schemas `raw`, loaded from
 the landing files, and `measurement`, the Python models' output) from `DIR/journey.duckdb`,
-registers them in a Spark catalog as Parquet tables, builds every seed and model with
-`dbt build --target spark` (profiles.yml; dbt-spark's `session` method, local mode) and
-compares each model's rows with the same model in `journey.duckdb`: equal as multisets,
-doubles to 9 decimal places, values cast to DuckDB's column types. It writes
-`OUT/spark_equality.json` (per model: built, error, equal, rows on each side) and prints a
-summary. Everything runs in this one process: dbt in-process (dbtRunner) starts the Spark
-session that registering and reading the tables then share (the Derby catalog admits one
-process). OUT defaults to a folder beside the warehouse; it is emptied first.
+copies them to a local Spark Connect server started as `journey run` starts one
+(orchestration/spark.py; its Parquet tables in `OUT/spark/`, its log in `OUT/logs/`), builds
+every seed and model with `dbt build --target spark` (profiles.yml: dbt-spark's `session`
+method as a client of that server, dbt in this process) and compares each model's rows with
+the same model in `journey.duckdb`: equal as multisets, doubles to 9 decimal places, values
+cast to DuckDB's column types. It writes `OUT/spark_equality.json` (per model: built,
+error, equal, rows on each side) and prints a summary. OUT defaults to a folder beside the
+warehouse; it is emptied first.
 
 It compares the dbt layer only: loading the landing files and the Python models stay on
 DuckDB's side (the next steps of #21: docs/portability.md).
@@ -32,7 +32,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.project import REPO_ROOT
+from orchestration.project import REPO_ROOT, SPARK_DBT_TARGET
+from orchestration.spark import connect, push_tables, spark_server
 
 # The schemas the pipeline writes outside dbt (dbt declares them as sources).
 INPUT_SCHEMAS = ("raw", "measurement")
@@ -70,59 +71,29 @@ def run(
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    os.environ["JOURNEY_WAREHOUSE_DIR"] = str(out)  # profiles.yml: out/spark/
-    os.chdir(out)  # derby.log and Spark's scratch files
     common = ["--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT)]
-    common += ["--target", "spark", "--target-path", str(out / "dbt_target")]
+    common += ["--target", SPARK_DBT_TARGET, "--target-path", str(out / "dbt_target")]
     common += ["--log-path", str(out / "logs"), "--no-use-colors"]
     runner = dbtRunner()
-
-    # Seeds first: the first statement starts dbt-spark's session with the profile's settings.
-    seeded = runner.invoke(["seed", *common])
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.builder.getOrCreate()  # the session dbt started
-    if spark is None:
-        raise SystemExit(f"dbt seed on Spark started no Spark session: {seeded.exception}")
-    # DuckDB's `timestamp` (no time zone) as Spark's `timestamp`, which the models make too
-    # (Spark's session time zone is UTC), not as `timestamp_ntz`.
-    spark.conf.set("spark.sql.parquet.inferTimestampNTZ.enabled", "false")
-    schemas = INPUT_SCHEMAS
-    if isolated:
-        schemas += tuple(_dbt_schemas(warehouse / "journey.duckdb"))
-    _register_inputs(spark, warehouse / "journey.duckdb", out / "inputs", schemas)
-
-    args = ["run", *common, "--threads", str(threads)]
-    if select:
-        args += ["--select", select]
-    if isolated:
-        # One dbt command per model: dbt skips the children of a model that fails.
-        listed = runner.invoke(
-            [
-                "ls",
-                *common,
-                "--resource-type",
-                "model",
-                "--output",
-                "name",
-                *(["--select", select] if select else []),
-                "--quiet",
-            ]
-        )
-        results = []
-        for name in listed.result or []:
-            # From scratch (an incremental model too), and on failure DuckDB's table back in
-            # its place for the models after it (dbt dropped it before building).
-            built = runner.invoke(["run", *common, "--full-refresh", "--select", name]).result
-            results += built or []
-            for node_result in built or []:
-                if str(node_result.status) != "success":
-                    node = node_result.node
-                    _register_table(spark, node.schema, node.alias, out / "inputs")
-    else:
-        results = runner.invoke(args).result or []
-    compared = []
-    with duckdb.connect(str(warehouse / "journey.duckdb"), read_only=True) as con:
+    duckdb_path = warehouse / "journey.duckdb"
+    # A local Spark Connect server as `journey run` starts one (its tables in out/spark/, its
+    # log in out/logs/), which dbt in this process reaches through SPARK_REMOTE.
+    with spark_server(out) as address, duckdb.connect(str(duckdb_path), read_only=True) as con:
+        os.environ["SPARK_REMOTE"] = address
+        spark = connect(address)
+        schemas = INPUT_SCHEMAS
+        if isolated:
+            schemas += tuple(_dbt_schemas(con))
+        push_tables(spark, con, _relations(con, schemas))
+        runner.invoke(["seed", *common])
+        args = ["run", *common, "--threads", str(threads)]
+        if select:
+            args += ["--select", select]
+        if isolated:
+            results = _build_each(runner, common, select, spark, con)
+        else:
+            results = runner.invoke(args).result or []
+        compared = []
         for node_result in results:
             node = node_result.node
             relation = f"{node.schema}.{node.alias}"
@@ -139,45 +110,51 @@ def run(
     return compared
 
 
-def _dbt_schemas(duckdb_path: Path) -> list[str]:
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        return [
-            schema
-            for (schema,) in con.execute(
-                "select distinct table_schema from information_schema.tables "
-                "where table_catalog = current_database() order by all"
-            ).fetchall()
-            if schema not in INPUT_SCHEMAS and schema != "main"
+def _build_each(runner, common: list[str], select: str | None, spark, con) -> list:
+    """One dbt command per model: dbt skips the children of a model that fails."""
+    listed = runner.invoke(
+        [
+            *("ls", *common, "--resource-type", "model", "--output", "name", "--quiet"),
+            *(["--select", select] if select else []),
         ]
+    )
+    results = []
+    for name in listed.result or []:
+        # From scratch (an incremental model too), and on failure DuckDB's table back in its
+        # place for the models after it (dbt dropped it before building).
+        built = runner.invoke(["run", *common, "--full-refresh", "--select", name]).result
+        results += built or []
+        for node_result in built or []:
+            if str(node_result.status) != "success":
+                relation = f"{node_result.node.schema}.{node_result.node.alias}"
+                if spark.catalog.tableExists(relation):
+                    kind = spark.catalog.getTable(relation).tableType
+                    spark.sql(f"drop {'view' if kind == 'VIEW' else 'table'} {relation}")
+                push_tables(spark, con, [relation])
+    return results
 
 
-def _register_inputs(spark, duckdb_path: Path, folder: Path, schemas: tuple[str, ...]) -> None:
-    """Each table (or view) of `schemas` as a Parquet table of the same name in Spark's
-    catalog."""
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
+def _dbt_schemas(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        schema
+        for (schema,) in con.execute(
+            "select distinct table_schema from information_schema.tables "
+            "where table_catalog = current_database() order by all"
+        ).fetchall()
+        if schema not in INPUT_SCHEMAS and schema != "main"
+    ]
+
+
+def _relations(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> list[str]:
+    """Each table and view of `schemas`, as schema.name."""
+    return [
+        relation
+        for (relation,) in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
             "where table_schema in ? and table_catalog = current_database() order by all",
             [list(schemas)],
         ).fetchall()
-        for schema in sorted({s for s, _ in tables}):
-            spark.sql(f"create database if not exists {schema}")
-        for schema, table in tables:
-            location = folder / schema / table
-            location.mkdir(parents=True)
-            con.execute(
-                f'copy "{schema}"."{table}" to \'{location / "data.parquet"}\' (format parquet)'
-            )
-            _register_table(spark, schema, table, folder)
-
-
-def _register_table(spark, schema: str, table: str, folder: Path) -> None:
-    """The Parquet files in folder/schema/table as the table schema.table (replacing it)."""
-    location = folder / schema / table
-    if spark.catalog.tableExists(f"{schema}.{table}"):
-        kind = spark.catalog.getTable(f"{schema}.{table}").tableType
-        spark.sql(f"drop {'view' if kind == 'VIEW' else 'table'} {schema}.{table}")
-    spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
+    ]
 
 
 def _compare(con: duckdb.DuckDBPyConnection, spark, result: ModelResult) -> None:

@@ -35,7 +35,14 @@ import pyarrow as pa
 
 # How long a local Spark Connect server may take to start (a JVM, the catalog's first use).
 START_TIMEOUT_SECONDS = 180
-DRIVER_MEMORY = "2g"
+# The local server's heap (driver and, in local mode, executors): 2 GB ran out at 20 000
+# people by 180 days while tables came back to the run (docs/portability.md).
+DRIVER_MEMORY = "4g"
+
+
+# The size of a piece of a table sent to Spark (push_tables): what the server's driver holds
+# for it at once, a few times over, as Spark's rows.
+PUSH_CHUNK_BYTES = 32 * 1024 * 1024
 
 
 class SparkUnavailable(RuntimeError):
@@ -53,6 +60,10 @@ def server_configuration(warehouse_dir: Path) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(spark_dir / "tables"),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
+        # Tables come back to the run as Arrow, a task's piece of a table at a time, through
+        # the driver's memory: at Spark's default (128 MB of Parquet, about 1 GB as Arrow)
+        # a 2 GB driver ran out of heap on the web events at 20 000 people by 180 days.
+        "spark.sql.files.maxPartitionBytes": "8m",
         # DuckDB's `timestamp` (no time zone) in Parquet as Spark's `timestamp`, as the
         # models make it (the session time zone is UTC), not as `timestamp_ntz`.
         "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
@@ -176,26 +187,38 @@ def push_schemas(spark, con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) 
     """Every table of `schemas` in journey.duckdb replaced in Spark by its current rows, as a
     Parquet table of the same name; returns the tables pushed (schema.table)."""
     tables = con.execute(
-        "select table_schema, table_name from information_schema.tables "
+        "select table_schema || '.' || table_name from information_schema.tables "
         "where table_schema in ? and table_catalog = current_database() "
         "and table_type = 'BASE TABLE' order by all",
         [list(schemas)],
     ).fetchall()
-    for schema in sorted({schema for schema, _ in tables}):
+    return push_tables(spark, con, [relation for (relation,) in tables])
+
+
+def push_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:
+    """Each DuckDB table or view (schema.name) replaced in Spark by its current rows, as a
+    Parquet table of the same name (DuckDB's `timestamp` as UTC); returns them."""
+    relations = list(relations)
+    for schema in sorted({relation.split(".")[0] for relation in relations}):
         spark.sql(f"create database if not exists {schema}")
-    pushed = []
-    for schema, table in tables:
-        rows = con.execute(f'select * from "{schema}"."{table}"').to_arrow_table()
-        rows = _timestamps_as_utc(rows)
-        if rows.num_rows:
-            frame = spark.createDataFrame(rows)
-        else:  # Spark infers no schema from no rows
+    for relation in relations:
+        schema, name = relation.split(".")
+        rows = _timestamps_as_utc(con.sql(f'select * from "{schema}"."{name}"').to_arrow_table())
+        if not rows.num_rows:  # Spark infers no schema from no rows
             from pyspark.sql.pandas.types import from_arrow_schema
 
             frame = spark.createDataFrame([], from_arrow_schema(rows.schema))
-        frame.write.mode("overwrite").format("parquet").saveAsTable(f"{schema}.{table}")
-        pushed.append(f"{schema}.{table}")
-    return pushed
+            frame.write.mode("overwrite").format("parquet").saveAsTable(relation)
+            continue
+        # In pieces of about PUSH_CHUNK_BYTES: each piece is a local relation that the
+        # server holds in its driver's memory at once (a whole raw table of web events ran
+        # a 2 GB driver out of heap at 20 000 people by 180 days).
+        per_chunk = max(1, PUSH_CHUNK_BYTES * rows.num_rows // max(rows.nbytes, 1))
+        for offset in range(0, rows.num_rows, per_chunk):
+            frame = spark.createDataFrame(rows.slice(offset, per_chunk))
+            mode = "overwrite" if offset == 0 else "append"
+            frame.write.mode(mode).format("parquet").saveAsTable(relation)
+    return relations
 
 
 def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:
