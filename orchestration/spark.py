@@ -8,26 +8,31 @@ holds the catalog, so the dbt processes (dbt-spark's `session` method, which bec
 Spark Connect client when SPARK_REMOTE is set) and this process (its Arrow transfers) all
 see the same tables, which a catalog embedded in each process would not allow.
 
-What crosses, always as Arrow over the Spark Connect protocol (so a remote cluster works
-the same as the local server):
+What crosses, as Arrow over the Spark Connect protocol (so a remote cluster works the same
+as the local server):
 - to Spark, before each dbt group: the tables that Dagster assets write and dbt reads as
   sources (`raw`: the loader's, one rule set for both engines; `measurement`: the Python
   models'), replaced whole;
 - from Spark, after each dbt group: every model the group built, into journey.duckdb, where
   the Python models, the run's health and publishing read them as they do on DuckDB; so
-  `published/bi.duckdb` and the Parquet files hold the Spark marts.
+  `published/bi.duckdb` and the Parquet files hold the Spark marts. A table whose Parquet
+  files are on this machine (the local server's) DuckDB reads from its files instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterable, Iterator
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -60,10 +65,6 @@ def server_configuration(warehouse_dir: Path) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(spark_dir / "tables"),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
-        # Tables come back to the run as Arrow, a task's piece of a table at a time, through
-        # the driver's memory: at Spark's default (128 MB of Parquet, about 1 GB as Arrow)
-        # a 2 GB driver ran out of heap on the web events at 20 000 people by 180 days.
-        "spark.sql.files.maxPartitionBytes": "8m",
         # DuckDB's `timestamp` (no time zone) in Parquet as Spark's `timestamp`, as the
         # models make it (the session time zone is UTC), not as `timestamp_ntz`.
         "spark.sql.parquet.inferTimestampNTZ.enabled": "false",
@@ -97,26 +98,25 @@ def spark_server(warehouse_dir: Path, remote: str = "") -> Iterator[str]:
         yield remote
         return
     check_available()
-    import pyspark
-
     spark_dir = warehouse_dir / "spark"
     shutil.rmtree(spark_dir / "tables", ignore_errors=True)
     spark_dir.mkdir(parents=True, exist_ok=True)
     log_dir = warehouse_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    command = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
-    command += ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
-    command += ["--name", "journey", "--master", "local[*]", "--driver-memory", DRIVER_MEMORY]
-    settings = {**server_configuration(warehouse_dir), "spark.connect.grpc.binding.port": port}
-    for name, value in settings.items():
-        command += ["--conf", f"{name}={value}"]
-    command.append("spark-internal")
+    command = _server_command(warehouse_dir, port)
     log_path = log_dir / "spark-connect.log"
     with open(log_path, "ab") as log:
-        # Its own process group: a Ctrl-C reaches the run first, which then stops it.
+        # Its own process group: a Ctrl-C reaches the run first, which then stops it. And it
+        # ends with the thread that starts it (a run's main thread) however that ends
+        # (SIGTERM, SIGKILL, a crash): a killed run leaves no server holding gigabytes.
         server = subprocess.Popen(
-            command, cwd=spark_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=spark_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_ends_with(os.getpid()),
         )
     try:
         _wait_until_listening(server, port, log_path)
@@ -126,6 +126,36 @@ def spark_server(warehouse_dir: Path, remote: str = "") -> Iterator[str]:
             _close_clients()
         finally:
             _stop(server)
+
+
+def _server_command(warehouse_dir: Path, port: int) -> list[str]:
+    import pyspark
+
+    command = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
+    command += ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    command += ["--name", "journey", "--master", "local[*]", "--driver-memory", DRIVER_MEMORY]
+    settings = {**server_configuration(warehouse_dir), "spark.connect.grpc.binding.port": port}
+    for name, value in settings.items():
+        command += ["--conf", f"{name}={value}"]
+    command.append("spark-internal")
+    return command
+
+
+def _ends_with(parent: int) -> Callable[[], None] | None:
+    """For Popen's preexec_fn (Linux): the child gets SIGTERM when `parent`, the thread that
+    starts it, ends (prctl PR_SET_PDEATHSIG, kept through spark-submit's `exec` of Java, so
+    the JVM's shutdown hooks run). Elsewhere nothing: `_stop` is then the only way out."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+
+    def preexec() -> None:
+        prctl(set_parent_death_signal, signal.SIGTERM)
+        if os.getppid() != parent:  # it ended before the signal was asked for
+            os._exit(1)
+
+    return preexec
 
 
 def _close_clients() -> None:
@@ -223,13 +253,22 @@ def push_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str])
 
 def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:
     """Each Spark relation (schema.name) replaced in journey.duckdb by its rows on Spark, as a
-    table of the same name (Spark's timestamps, UTC, as DuckDB's `timestamp`)."""
+    table of the same name (Spark's timestamps, UTC, as DuckDB's `timestamp`).
+
+    A table whose Parquet files this machine can read (the local server's, or a cluster's on
+    a shared file system) is read by DuckDB from its files, streaming: no row passes through
+    Spark's driver or this process's memory. Anything else (a view, a partitioned table,
+    files on object storage) comes back as Arrow over Spark Connect, whole."""
     pulled = []
     for relation in relations:
         schema, name = relation.split(".")
-        rows = _timestamps_as_naive(spark.table(relation).toArrow())
+        files = _local_parquet_files(spark, relation)
         con.execute(f'create schema if not exists "{schema}"')
-        con.register("spark_rows", rows)
+        if files:
+            source = "read_parquet($files)"
+        else:
+            con.register("spark_rows", _timestamps_as_naive(spark.table(relation).toArrow()))
+            source = "spark_rows"
         try:
             is_view = con.execute(
                 "select count(*) from duckdb_views() where database_name = current_database() "
@@ -238,11 +277,32 @@ def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str])
             ).fetchone()[0]
             if is_view:  # a DuckDB run's view of the model
                 con.execute(f'drop view "{schema}"."{name}"')
-            con.execute(f'create or replace table "{schema}"."{name}" as select * from spark_rows')
+            con.execute(
+                f'create or replace table "{schema}"."{name}" as select * from {source}',
+                {"files": files} if files else None,
+            )
         finally:
-            con.unregister("spark_rows")
+            if not files:
+                con.unregister("spark_rows")
         pulled.append(relation)
     return pulled
+
+
+def _local_parquet_files(spark, relation: str) -> list[str]:
+    """The Parquet files of a Spark table when they are all in its folder on this machine's
+    file system, else none. Spark writes a file even for a table of no rows, and its
+    `timestamp` as Parquet INT96, which DuckDB reads as a `timestamp` of the same wall clock
+    (the session time zone is UTC)."""
+    details = spark.sql(f"describe table extended {relation}").collect()
+    location = next((row[1] for row in details if row[0] == "Location"), "")
+    provider = next((row[1] for row in details if row[0] == "Provider"), "")
+    url = urllib.parse.urlparse(location)
+    if provider.lower() != "parquet" or url.scheme not in ("file", ""):
+        return []
+    folder = Path(urllib.request.url2pathname(url.path))
+    if not folder.is_dir() or any(entry.is_dir() for entry in folder.iterdir()):
+        return []  # not here, or partitioned (a folder a partition)
+    return sorted(str(file) for file in folder.glob("*.parquet"))
 
 
 def _timestamps_as_utc(table: pa.Table) -> pa.Table:

@@ -1,18 +1,24 @@
-"""Tables on their way to Spark (orchestration/spark.py, `push_tables`): sent in pieces that
-a Spark driver holds without running out of memory, written as one table of every row,
-timestamps as UTC, an empty table with its columns.
+"""Tables crossing between DuckDB and Spark (orchestration/spark.py).
 
-Against a stand-in for the Spark Connect session that records what it is sent: the real
-server takes these writes in the Spark run of tests/test_spark_engine.py (one piece a table
-at that size).
+To Spark (`push_tables`): sent in pieces that a Spark driver holds without running out of
+memory, written as one table of every row, timestamps as UTC, an empty table with its
+columns. Back (`pull_tables`): a table whose Parquet files are on this machine read by
+DuckDB from its files (Spark's INT96 timestamps as the same wall clock), anything else
+(a view, a partitioned table, files elsewhere) as Arrow through Spark.
+
+Against stand-ins for the Spark Connect session that record what they are sent and answer
+what `pull_tables` asks: the real server does both in the Spark run of
+tests/test_spark_engine.py (one piece a table at that size).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from orchestration import spark
@@ -92,3 +98,132 @@ def test_a_small_table_goes_whole_and_an_empty_one_with_its_columns(con):
     assert mode == "overwrite" and rows is None
     assert [field.name for field in schema.fields] == ["id", "event_at"]
     assert schema["event_at"].dataType.typeName() == "timestamp"
+
+
+class ServingSpark:
+    """Just enough of a Spark Connect session to read tables back: each relation's
+    `describe table extended` rows, and its rows as Arrow (recorded when asked)."""
+
+    def __init__(self, tables: dict[str, tuple[list[tuple[str, str]], pa.Table]]):
+        self.tables = tables
+        self.sent_as_arrow: list[str] = []
+
+    def sql(self, statement: str):
+        relation = statement.removeprefix("describe table extended ")
+        return _Rows(self.tables[relation][0])
+
+    def table(self, relation: str):
+        return _Table(self, relation)
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def collect(self):
+        return self.rows
+
+
+class _Table:
+    def __init__(self, session: ServingSpark, relation: str):
+        self.session, self.relation = session, relation
+
+    def toArrow(self):
+        self.session.sent_as_arrow.append(self.relation)
+        return self.session.tables[self.relation][1]
+
+
+def _spark_rows(n: int) -> pa.Table:
+    """Rows as Spark holds them: timestamps as UTC instants."""
+    return pa.table(
+        {
+            "id": pa.array(range(n), pa.int32()),
+            "seen_at": pa.array(
+                [dt.datetime(2026, 3, 29, 1, 30, i % 60, tzinfo=dt.UTC) for i in range(n)],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "amount": pa.array([i / 4 for i in range(n)], pa.float64()),
+        }
+    )
+
+
+def _spark_table_folder(folder: Path, rows: pa.Table, pieces: int) -> Path:
+    """A table folder as Spark writes it: part files (timestamps as INT96), `_SUCCESS`,
+    checksum files."""
+    folder.mkdir(parents=True)
+    size = -(-rows.num_rows // pieces) or 1
+    for piece in range(pieces):
+        part = folder / f"part-{piece:05d}-c000.snappy.parquet"
+        pq.write_table(rows.slice(piece * size, size), part, use_deprecated_int96_timestamps=True)
+        (folder / f".{part.name}.crc").write_bytes(b"crc")
+    (folder / "_SUCCESS").write_bytes(b"")
+    return folder
+
+
+def _table_details(location: str, provider: str = "parquet") -> list[tuple[str, str]]:
+    return [("id", "int"), ("", ""), ("Provider", provider), ("Location", location)]
+
+
+def test_a_table_on_this_machine_is_read_from_its_files_not_through_spark(tmp_path):
+    rows = _spark_rows(1000)
+    folder = _spark_table_folder(tmp_path / "marts.db" / "fct_x", rows, pieces=3)
+    empty = _spark_table_folder(tmp_path / "marts.db" / "fct_empty", rows.slice(0, 0), 1)
+    session = ServingSpark(
+        {
+            "marts.fct_x": (_table_details(folder.as_uri()), rows),
+            "marts.fct_empty": (_table_details(f"file:{empty}"), rows.slice(0, 0)),
+        }
+    )
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create view marts.fct_x as select 1 as id")  # a DuckDB run's view
+    assert spark.pull_tables(session, con, ["marts.fct_x", "marts.fct_empty"]) == [
+        "marts.fct_x",
+        "marts.fct_empty",
+    ]
+    assert session.sent_as_arrow == []
+    assert con.execute(
+        "select table_name, table_type from information_schema.tables order by 1"
+    ).fetchall() == [("fct_empty", "BASE TABLE"), ("fct_x", "BASE TABLE")]
+    types = con.execute(
+        "select data_type from information_schema.columns where table_name = "
+        "'fct_x' order by ordinal_position"
+    ).fetchall()
+    assert types == [("INTEGER",), ("TIMESTAMP",), ("DOUBLE",)]
+    assert con.execute("select count(*), sum(id), sum(amount) from marts.fct_x").fetchone() == (
+        1000,
+        sum(range(1000)),
+        sum(range(1000)) / 4,
+    )
+    assert con.execute("select seen_at from marts.fct_x where id = 61").fetchone() == (
+        dt.datetime(2026, 3, 29, 1, 30, 1),
+    )
+    assert con.execute("select count(*) from marts.fct_empty").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        pytest.param([("id", "int"), ("Type", "VIEW")], id="a view"),
+        pytest.param(_table_details("s3a://bucket/tables/marts.db/fct_x"), id="object storage"),
+        pytest.param(_table_details("PARTITIONED"), id="partitioned"),
+        pytest.param(_table_details("MISSING"), id="not on this machine"),
+        pytest.param(_table_details("HERE", provider="delta"), id="not plain parquet"),
+    ],
+)
+def test_anything_else_comes_back_through_spark(tmp_path, details):
+    rows = _spark_rows(10)
+    here = _spark_table_folder(tmp_path / "here", rows, pieces=1)
+    partitioned = tmp_path / "partitioned"
+    _spark_table_folder(partitioned / "day=2026-03-29", rows, pieces=1)
+    places = {"PARTITIONED": partitioned.as_uri(), "MISSING": (tmp_path / "gone").as_uri()}
+    places["HERE"] = here.as_uri()
+    details = [(name, places.get(value, value)) for name, value in details]
+    session = ServingSpark({"marts.fct_x": (details, rows)})
+    con = duckdb.connect()
+    spark.pull_tables(session, con, ["marts.fct_x"])
+    assert session.sent_as_arrow == ["marts.fct_x"]
+    assert con.execute("select count(*) from marts.fct_x").fetchone() == (10,)
+    assert con.execute("select seen_at from marts.fct_x where id = 1").fetchone() == (
+        dt.datetime(2026, 3, 29, 1, 30, 1),
+    )
