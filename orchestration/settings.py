@@ -10,6 +10,7 @@ used for them because it has no default, and every setting of the contract has o
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,11 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 # The engines that build the dbt models (JOURNEY_ENGINE): DuckDB in this process, the
 # embedded default, or Apache Spark (issue #21; orchestration/spark.py).
 ENGINES = ("duckdb", "spark")
+# The local Spark server's memory (JOURNEY_SPARK_DRIVER_MEMORY; in local mode the driver is
+# the executors too): 2 GB ran out at 20 000 people by 180 days (docs/portability.md).
+DEFAULT_SPARK_DRIVER_MEMORY = "4g"
+# A JVM memory size as Spark reads it: a whole number and a unit (bytes without one).
+SPARK_MEMORY_SIZE = re.compile(r"[1-9][0-9]*[kmgtp]?", re.IGNORECASE)
 
 
 class SettingsError(ValueError):
@@ -40,9 +46,11 @@ class Settings:
     duckdb_threads: str = ""
     duckdb_temp_dir: str = ""
     # The engine that builds the dbt models, and for Spark the Spark Connect endpoint to use
-    # (sc://host:port; empty: a local Spark Connect server for the run's duration).
+    # (sc://host:port; empty: a local Spark Connect server for the run's duration, with
+    # spark_driver_memory).
     engine: str = "duckdb"
     spark_remote: str = ""
+    spark_driver_memory: str = DEFAULT_SPARK_DRIVER_MEMORY
 
     @property
     def dbt_target(self) -> str:
@@ -95,6 +103,15 @@ class Settings:
                 f"JOURNEY_SPARK_REMOTE={remote!r} is not a Spark Connect address; set it to "
                 "sc://host:port (or leave it unset for a local Spark)"
             )
+        driver_memory = (
+            os.environ.get("JOURNEY_SPARK_DRIVER_MEMORY", "").strip() or DEFAULT_SPARK_DRIVER_MEMORY
+        )
+        if not SPARK_MEMORY_SIZE.fullmatch(driver_memory):
+            raise SettingsError(
+                f"JOURNEY_SPARK_DRIVER_MEMORY={driver_memory!r} is not a Spark memory size; set "
+                f"it to a whole number with a unit, such as 8g or 6144m (or leave it unset for "
+                f"{DEFAULT_SPARK_DRIVER_MEMORY})"
+            )
         return cls(
             landing_dir=Path(landing).expanduser().resolve(),
             warehouse_dir=Path(warehouse).expanduser().resolve(),
@@ -107,6 +124,7 @@ class Settings:
             duckdb_temp_dir=os.environ.get("JOURNEY_DUCKDB_TEMP_DIR", "").strip(),
             engine=engine,
             spark_remote=remote,
+            spark_driver_memory=driver_memory,
         )
 
     def environment(self) -> dict[str, str]:
@@ -120,6 +138,7 @@ class Settings:
             "JOURNEY_DUCKDB_TEMP_DIR": self.duckdb_temp_dir,
             "JOURNEY_ENGINE": self.engine,
             "JOURNEY_SPARK_REMOTE": self.spark_remote,
+            "JOURNEY_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
         }
 
     def export(self) -> None:

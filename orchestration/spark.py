@@ -38,12 +38,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from orchestration.settings import DEFAULT_SPARK_DRIVER_MEMORY
+
 # How long a local Spark Connect server may take to start (a JVM, the catalog's first use).
 START_TIMEOUT_SECONDS = 180
-# The local server's heap (driver and, in local mode, executors): 2 GB ran out at 20 000
-# people by 180 days while tables came back to the run (docs/portability.md).
-DRIVER_MEMORY = "4g"
-
 
 # The size of a piece of a table sent to Spark (push_tables): what the server's driver holds
 # for it at once, a few times over, as Spark's rows.
@@ -91,9 +89,12 @@ def check_available() -> None:
 
 
 @contextlib.contextmanager
-def spark_server(warehouse_dir: Path, remote: str = "") -> Iterator[str]:
-    """The Spark Connect address for a run: `remote` as it is, or a local server started
-    now (its log in warehouse_dir/logs/spark-connect.log) and stopped on exit."""
+def spark_server(
+    warehouse_dir: Path, remote: str = "", driver_memory: str = DEFAULT_SPARK_DRIVER_MEMORY
+) -> Iterator[str]:
+    """The Spark Connect address for a run: `remote` as it is, or a local server with
+    `driver_memory` (its heap, a JVM size such as 4g) started now (its log in
+    warehouse_dir/logs/spark-connect.log) and stopped on exit."""
     if remote:
         yield remote
         return
@@ -104,7 +105,7 @@ def spark_server(warehouse_dir: Path, remote: str = "") -> Iterator[str]:
     log_dir = warehouse_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    command = _server_command(warehouse_dir, port)
+    command = _server_command(warehouse_dir, port, driver_memory)
     log_path = log_dir / "spark-connect.log"
     with open(log_path, "ab") as log:
         # Its own process group: a Ctrl-C reaches the run first, which then stops it. And it
@@ -128,12 +129,12 @@ def spark_server(warehouse_dir: Path, remote: str = "") -> Iterator[str]:
             _stop(server)
 
 
-def _server_command(warehouse_dir: Path, port: int) -> list[str]:
+def _server_command(warehouse_dir: Path, port: int, driver_memory: str) -> list[str]:
     import pyspark
 
     command = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
     command += ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
-    command += ["--name", "journey", "--master", "local[*]", "--driver-memory", DRIVER_MEMORY]
+    command += ["--name", "journey", "--master", "local[*]", "--driver-memory", driver_memory]
     settings = {**server_configuration(warehouse_dir), "spark.connect.grpc.binding.port": port}
     for name, value in settings.items():
         command += ["--conf", f"{name}={value}"]

@@ -81,6 +81,15 @@ def test_a_spark_remote_that_is_not_spark_connect_is_refused(env, monkeypatch, c
     assert "sc://host:port" in _one_line_error(capsys)
 
 
+@pytest.mark.parametrize("size", ["4 GB", "4GB8", "0g", "lots"])
+def test_a_spark_driver_memory_that_is_not_a_size_is_refused(env, monkeypatch, capsys, size):
+    monkeypatch.setenv("JOURNEY_ENGINE", "spark")
+    monkeypatch.setenv("JOURNEY_SPARK_DRIVER_MEMORY", size)
+    assert main(["run"]) == 2
+    err = _one_line_error(capsys)
+    assert f"JOURNEY_SPARK_DRIVER_MEMORY={size!r}" in err and "such as 8g" in err
+
+
 def test_spark_without_java_says_what_to_install(env, monkeypatch, capsys):
     monkeypatch.setenv("JOURNEY_ENGINE", "spark")
     monkeypatch.setenv("PATH", str(env))  # no java on it

@@ -14,6 +14,7 @@ import pytest
 
 from orchestration import spark
 from orchestration.defs import resources
+from orchestration.settings import Settings
 
 HOLD_LOCK = """
 import sys, time, duckdb
@@ -69,8 +70,8 @@ def _recording_server(events: list[str]):
     """A stand-in for orchestration.spark.spark_server that records its start and stop."""
 
     @contextmanager
-    def spark_server(warehouse_dir, remote=""):
-        events.append(f"start in {warehouse_dir.name}")
+    def spark_server(warehouse_dir, remote="", driver_memory="4g"):
+        events.append(f"start in {warehouse_dir.name} with {driver_memory}")
         try:
             yield "sc://127.0.0.1:15002"
         finally:
@@ -84,13 +85,16 @@ def test_a_spark_run_starts_its_server_when_a_step_first_asks_and_stops_it_at_th
 ):
     events: list[str] = []
     monkeypatch.setattr(spark, "spark_server", _recording_server(events))
-    warehouse = resources.Warehouse(warehouse_dir=str(tmp_path / "wh"), engine="spark")
+    monkeypatch.setenv("JOURNEY_WAREHOUSE_DIR", str(tmp_path / "wh"))
+    monkeypatch.setenv("JOURNEY_ENGINE", "spark")
+    monkeypatch.setenv("JOURNEY_SPARK_DRIVER_MEMORY", "6g")
+    warehouse = resources.Warehouse.from_settings(Settings.from_env())
     with dg.build_resources({"warehouse": warehouse}) as built:
         assert events == [], "no step asked (a run that only publishes): no server"
         assert built.warehouse.spark_address == "sc://127.0.0.1:15002"
         assert built.warehouse.spark_address == "sc://127.0.0.1:15002"
-        assert events == ["start in wh"], "one server for the whole run"
-    assert events == ["start in wh", "stop"]
+        assert events == ["start in wh with 6g"], "one server for the whole run"
+    assert events == ["start in wh with 6g", "stop"]
 
 
 def test_without_spark_a_step_that_asks_for_it_fails_saying_why(tmp_path):

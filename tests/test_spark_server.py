@@ -33,11 +33,13 @@ STARTER = textwrap.dedent(
         "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
         "open(sys.argv[2], 'w').write(str(os.getpid())); time.sleep(600)"
     )
+    def server_command(warehouse_dir, port, driver_memory):
+        assert driver_memory == "3g", driver_memory
+        return [sys.executable, "-c", server, str(port), str(folder / "server.pid")]
+
     spark.check_available = lambda: None
-    spark._server_command = lambda warehouse_dir, port: [
-        sys.executable, "-c", server, str(port), str(folder / "server.pid")
-    ]
-    with spark.spark_server(folder / "warehouse") as address:
+    spark._server_command = server_command
+    with spark.spark_server(folder / "warehouse", driver_memory="3g") as address:
         print(address, flush=True)
         time.sleep(600)
     """

@@ -16,6 +16,7 @@ from orchestration.settings import (
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     DEFAULT_LANDING_DIR,
     DEFAULT_REPORTING_TZ,
+    DEFAULT_SPARK_DRIVER_MEMORY,
     DEFAULT_WAREHOUSE_DIR,
     Settings,
 )
@@ -45,6 +46,7 @@ class Warehouse(dg.ConfigurableResource):
     duckdb_temp_dir: str = ""
     engine: str = "duckdb"
     spark_remote: str = ""
+    spark_driver_memory: str = DEFAULT_SPARK_DRIVER_MEMORY
     # JOURNEY_ENGINE=spark: the run's Spark Connect address once a step asked for it, and
     # what stops its server at the run's end.
     _spark_address: str = PrivateAttr(default="")
@@ -61,6 +63,7 @@ class Warehouse(dg.ConfigurableResource):
             duckdb_temp_dir=settings.duckdb_temp_dir,
             engine=settings.engine,
             spark_remote=settings.spark_remote,
+            spark_driver_memory=settings.spark_driver_memory,
         )
 
     @contextmanager
@@ -94,7 +97,9 @@ class Warehouse(dg.ConfigurableResource):
             raise RuntimeError("the Spark server exists only while a run executes")
         from orchestration.spark import spark_server
 
-        server = spark_server(settings.warehouse_dir, settings.spark_remote)
+        server = spark_server(
+            settings.warehouse_dir, settings.spark_remote, settings.spark_driver_memory
+        )
         self._spark_address = self._run_stack.enter_context(server)
         return self._spark_address
 
@@ -108,6 +113,7 @@ class Warehouse(dg.ConfigurableResource):
             duckdb_temp_dir=self.duckdb_temp_dir,
             engine=self.engine,
             spark_remote=self.spark_remote,
+            spark_driver_memory=self.spark_driver_memory,
         )
 
     @contextmanager
