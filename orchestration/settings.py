@@ -25,7 +25,8 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "4GB"
 # embedded default, or Apache Spark (issue #21; orchestration/spark.py).
 ENGINES = ("duckdb", "spark")
 # The local Spark server's memory (JOURNEY_SPARK_DRIVER_MEMORY; in local mode the driver is
-# the executors too): 2 GB ran out at 20 000 people by 180 days (docs/portability.md).
+# the executors too): 2 GB ran out at 20 000 people by 180 days while the built tables still
+# came back through it (docs/portability.md).
 DEFAULT_SPARK_DRIVER_MEMORY = "4g"
 # A JVM memory size as Spark reads it: a whole number and a unit (bytes without one).
 SPARK_MEMORY_SIZE = re.compile(r"[1-9][0-9]*[kmgtp]?", re.IGNORECASE)
