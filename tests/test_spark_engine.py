@@ -82,6 +82,10 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
     assert " 0 failed" in checks[0]
     log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
     assert "Spark Connect server started" in log
+    (run_log,) = (spark_run.warehouse_dir / "logs").glob("*-run-*.log")
+    run_log_text = run_log.read_text()
+    assert "journey_dbt_models - from Spark into journey.duckdb" in run_log_text
+    assert "spark.sql.catalogImplementation" not in run_log_text, "dbt-spark's noise is back"
     assert not _processes_naming(str(tables)), "the run's Spark server outlived it"
 
 

@@ -43,6 +43,10 @@ INCREMENTAL_SELECTION = "+config.materialized:incremental"
 ASSET_OWNED_SCHEMAS = ("raw", "measurement")
 PYTHON_MODEL_SCHEMA = "measurement"
 ERASURE_REQUESTS_KEY = dg.AssetKey(["raw", "privacy_erasure_requests"])
+# dbt-spark's session asks for Hive support before every statement, which a running Spark
+# Connect server cannot change (a static setting): pyspark warns each time, about 530 lines
+# of a run's log that say nothing. Silenced in dbt's process (a PYTHONWARNINGS filter).
+SPARK_SESSION_WARNING = "ignore:Failed to set spark.sql.catalogImplementation:UserWarning"
 
 
 def downstream_of_python_models() -> str:
@@ -168,6 +172,9 @@ def _dbt_build_on_spark(
         **settings.environment(),
         **(run_window or {}),
         "SPARK_REMOTE": warehouse.spark_address,
+        "PYTHONWARNINGS": ",".join(
+            filter(None, [os.environ.get("PYTHONWARNINGS", ""), SPARK_SESSION_WARNING])
+        ),
     }
     built: list[str] = []
     with _environment(environment):
