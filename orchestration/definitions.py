@@ -27,7 +27,7 @@ from orchestration.defs.schedules import (
     build_publish_job,
 )
 from orchestration.progress import journey_logger
-from orchestration.project import dbt_executable, dbt_project
+from orchestration.project import dbt_project, pipeline_dbt_executable
 from orchestration.settings import Settings
 
 # Single-run backfills (one run over a range of days) are the documented way to run
@@ -58,7 +58,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "warehouse": Warehouse.from_settings(settings),
             "health_thresholds": HealthThresholds(),
             "dbt": JourneyDbtCli(
-                project_dir=dbt_project, dbt_executable=dbt_executable(), target=settings.dbt_target
+                project_dir=dbt_project,
+                dbt_executable=pipeline_dbt_executable(),
+                target=settings.dbt_target,
             ),
         },
         executor=dg.in_process_executor,

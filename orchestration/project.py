@@ -45,7 +45,7 @@ def prepare_manifest() -> Path:
     if manifest_is_current():
         return dbt_project.manifest_path
 
-    dbt = JourneyDbtCli(project_dir=dbt_project, dbt_executable=dbt_executable())
+    dbt = JourneyDbtCli(project_dir=dbt_project, dbt_executable=pipeline_dbt_executable())
     # Parsed for the pipeline's target: the semantic manifest names its relations' database
     # (journey, not dev), which MetricFlow queries.
     dbt.cli(
@@ -60,3 +60,9 @@ def dbt_executable() -> str:
     """The dbt installed beside this Python (works without an activated virtualenv)."""
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def pipeline_dbt_executable() -> str:
+    """The pipeline's dbt: `journey-dbt` beside this Python, dbt with its logging made
+    cheaper (orchestration/dbt_entry.py), installed with the project."""
+    return str(Path(sys.executable).with_name("journey-dbt"))
