@@ -118,10 +118,10 @@ def _dbt_build(
     # structured log), and writing them costs about 0.7 s a command. The compiled SQL
     # (dbt_target/compiled/) and the partial-parsing state are still written.
     # No dbt log file (dbt_target/dbt.log): dbt's output, warnings and errors included, is in
-    # the run's log already, and the compiled SQL in dbt_target/compiled/. dbt formats every
-    # event for its file logger before the logger's level discards it, so even a file at
-    # level `warn` cost 1.4 s of the 18.9 s of the largest group's `dbt build` (5 000 people,
-    # one day; 17.5 s without, two runs each).
+    # the run's log already, and the compiled SQL in dbt_target/compiled/. (Before
+    # `journey-dbt`, orchestration/dbt_entry.py, dbt formatted every event for the file even
+    # at level `warn`: 1.4 s of the 18.9 s of the largest group's `dbt build` at 5 000 people,
+    # one day.)
     args = ["build", "--no-use-colors", "--no-write-json", "--log-level-file", "none"]
     args += ["--exclude-resource-type", "unit_test"]
     if only_buildable_tests and context.selected_asset_keys == context.assets_def.keys:
