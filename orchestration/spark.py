@@ -10,8 +10,8 @@ see the same tables, which a catalog embedded in each process would not allow.
 
 What crosses, as Arrow over the Spark Connect protocol (so a remote cluster works the same
 as the local server):
-- to Spark, before each dbt group: the tables that Dagster assets write and dbt reads as
-  sources (`raw`: the loader's, one rule set for both engines; `measurement`: the Python
+- to Spark, before each dbt group: the tables that Dagster assets write and the group reads
+  as sources (`raw`: the loader's, one rule set for both engines; `measurement`: the Python
   models'), replaced whole;
 - from Spark, after each dbt group: every model the group built, into journey.duckdb, where
   the Python models, the run's health and publishing read them as they do on DuckDB; so
@@ -212,18 +212,6 @@ def connect(remote: str):
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(remote).getOrCreate()
-
-
-def push_schemas(spark, con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> list[str]:
-    """Every table of `schemas` in journey.duckdb replaced in Spark by its current rows, as a
-    Parquet table of the same name; returns the tables pushed (schema.table)."""
-    tables = con.execute(
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ? and table_catalog = current_database() "
-        "and table_type = 'BASE TABLE' order by all",
-        [list(schemas)],
-    ).fetchall()
-    return push_tables(spark, con, [relation for (relation,) in tables])
 
 
 def push_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:

@@ -161,3 +161,39 @@ def test_the_spark_engine_reaches_the_dbt_target_and_the_warehouse(tmp_path, lan
     assert {key for a in on_spark.assets for key in a.keys} == {
         key for a in on_duckdb.assets for key in a.keys
     }
+
+
+def test_each_dbt_group_sends_spark_every_asset_written_table_its_models_and_tests_read(defs):
+    """On Spark, a dbt group finds there only the raw and measurement tables sent before it
+    (`asset_owned_inputs`): every such source that one of its models or tests reads is
+    among them, and no group is sent a table it does not read."""
+    import json
+
+    from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+
+    from orchestration.defs.dbt import ASSET_OWNED_SCHEMAS, DBT_OPS, asset_owned_inputs
+    from orchestration.project import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    groups = {a.op.name: a for a in defs.assets if getattr(a, "op", None) and a.op.name in DBT_OPS}
+    assert set(groups) == set(DBT_OPS)
+    read_by_group = {}
+    for name, assets_def in groups.items():
+        specs = [*assets_def.specs, *assets_def.check_specs]
+        read = set()
+        for spec in specs:
+            unique_id = spec.metadata.get(DAGSTER_DBT_UNIQUE_ID_METADATA_KEY)
+            if unique_id is None:  # a check of a source, named by its asset
+                continue
+            for parent in nodes[unique_id].get("depends_on", {}).get("nodes", []):
+                source = manifest["sources"].get(parent)
+                if source and source["schema"] in ASSET_OWNED_SCHEMAS:
+                    read.add(f"{source['schema']}.{source['identifier']}")
+        read_by_group[name] = read
+        assert read <= set(asset_owned_inputs(assets_def)), name
+    assert "raw.web_events" in read_by_group["journey_dbt_incremental"]
+    assert "raw.crm_contacts" in read_by_group["journey_dbt_models"]
+    assert "measurement.clv_parameters" in read_by_group["journey_dbt_measurement_marts"]
+    models_group = read_by_group["journey_dbt_models"]
+    assert not any(table.startswith("measurement.") for table in models_group)

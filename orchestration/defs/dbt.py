@@ -152,20 +152,20 @@ def _dbt_build_on_spark(
     run_window: dict[str, str] | None,
 ) -> Iterator:
     """The group's `dbt build` on the run's Spark Connect server (JOURNEY_ENGINE=spark;
-    orchestration/spark.py): first the tables Dagster assets write (raw, measurement) go to
-    Spark, then dbt builds and tests there, then every node it built comes back into
-    journey.duckdb for the Python models, the run's health and publishing.
+    orchestration/spark.py): first the tables Dagster assets write (raw, measurement) that
+    the group reads go to Spark, then dbt builds and tests there, then every node it built
+    comes back into journey.duckdb for the Python models, the run's health and publishing.
 
     Every run rebuilds the group from scratch (`--full-refresh`): on Spark's plain Parquet
     tables an incremental model would be a partition overwrite, which the models do not make
     yet (docs/portability.md)."""
-    from orchestration.spark import connect, pull_tables, push_schemas
+    from orchestration.spark import connect, pull_tables, push_tables
 
     settings = warehouse.settings()
     spark = connect(warehouse.spark_address)
     with warehouse.connect() as con:
-        pushed = push_schemas(spark, con, ASSET_OWNED_SCHEMAS)
-    context.log.info(f"on Spark: {len(pushed)} tables of {', '.join(ASSET_OWNED_SCHEMAS)}")
+        pushed = push_tables(spark, con, asset_owned_inputs(context.assets_def))
+    context.log.info(f"on Spark: {len(pushed)} tables read by this group ({', '.join(pushed)})")
     if "--full-refresh" not in args:
         args = [*args, "--full-refresh"]
     environment = {
@@ -188,6 +188,18 @@ def _dbt_build_on_spark(
     with warehouse.connect() as con:
         pull_tables(spark, con, relations)
     context.log.info(f"from Spark into journey.duckdb: {len(relations)} tables")
+
+
+def asset_owned_inputs(assets_def: dg.AssetsDefinition) -> list[str]:
+    """The tables Dagster assets write (raw, measurement) that a dbt group reads, its
+    models or its tests (schema.name): the group's upstream assets in those schemas. Each
+    goes to Spark before the group only, so a run sends each table once, when it is
+    current (the Python models' tables, written between two groups, only before the last)."""
+    return sorted(
+        ".".join(key.path)
+        for key in assets_def.dependency_keys
+        if len(key.path) == 2 and key.path[0] in ASSET_OWNED_SCHEMAS
+    )
 
 
 def _relations(unique_ids: list[str]) -> list[str]:
