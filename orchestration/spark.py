@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -54,9 +56,10 @@ class SparkUnavailable(RuntimeError):
 
 def server_configuration(warehouse_dir: Path) -> dict[str, str]:
     """The local server's Spark settings: local mode on every core, UTC, Parquet tables under
-    warehouse_dir/spark/tables, no web UI. The catalog is Spark's in-memory one: a run
-    rebuilds every table from raw, so the catalog need not outlive it (and Derby's, the
-    embedded alternative, made a run about 14 % slower)."""
+    warehouse_dir/spark/tables, no web UI. The catalog is Spark's in-memory one: the tables a
+    run keeps for the next (the partitioned incremental models) are registered again when the
+    next server starts (register_kept_tables), every other one is rebuilt (Derby's catalog,
+    the embedded one that outlives the server, made a run about 14 % slower)."""
     spark_dir = warehouse_dir / "spark"
     return {
         "spark.sql.catalogImplementation": "in-memory",
@@ -100,7 +103,12 @@ def spark_server(
         return
     check_available()
     spark_dir = warehouse_dir / "spark"
-    shutil.rmtree(spark_dir / "tables", ignore_errors=True)
+    # The previous run's tables: the partitioned ones (the incremental base models) are
+    # registered again below, the rest rebuilt by the run.
+    kept = spark_dir / "kept"
+    shutil.rmtree(kept, ignore_errors=True)
+    if (spark_dir / "tables").exists():
+        (spark_dir / "tables").rename(kept)
     spark_dir.mkdir(parents=True, exist_ok=True)
     log_dir = warehouse_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +129,11 @@ def spark_server(
         )
     try:
         _wait_until_listening(server, port, log_path)
-        yield f"sc://127.0.0.1:{port}"
+        address = f"sc://127.0.0.1:{port}"
+        if kept.exists():
+            register_kept_tables(connect(address), kept)
+            shutil.rmtree(kept, ignore_errors=True)
+        yield address
     finally:
         try:
             _close_clients()
@@ -251,9 +263,15 @@ def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str])
     pulled = []
     for relation in relations:
         schema, name = relation.split(".")
-        files = _local_parquet_files(spark, relation)
+        table = _local_table(spark, relation)
+        files = table.files if table else []
         con.execute(f'create schema if not exists "{schema}"')
-        if files:
+        if files and table.partition_types:
+            # The partition columns from the folder names, last, as Spark orders them.
+            types = ", ".join(f"'{c}': '{t}'" for c, t in table.partition_types.items())
+            source = f"read_parquet($files, hive_partitioning = true, hive_types = {{{types}}})"
+            _remember(spark, relation, table)
+        elif files:
             source = "read_parquet($files)"
         else:
             con.register("spark_rows", _timestamps_as_naive(spark.table(relation).toArrow()))
@@ -277,21 +295,94 @@ def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str])
     return pulled
 
 
-def _local_parquet_files(spark, relation: str) -> list[str]:
-    """The Parquet files of a Spark table when they are all in its folder on this machine's
-    file system, else none. Spark writes a file even for a table of no rows, and its
+# Spark's partition column types that DuckDB reads from folder names (`landing_dt=2026-01-31`).
+DUCKDB_PARTITION_TYPES = {"date": "DATE", "string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT"}
+# Beside a partitioned table's files: its schema, for the next run's server (register_kept_tables).
+TABLE_RECORD = "_journey_table.json"
+
+
+@dataclasses.dataclass
+class LocalTable:
+    """A Spark table whose Parquet files are all in its folder on this machine's file system:
+    its files (in `name=value` folders when partitioned, one level per partition column) and
+    its partition columns with their DuckDB types."""
+
+    folder: Path
+    files: list[str]
+    partition_types: dict[str, str]
+
+
+def _remember(spark, relation: str, table: LocalTable) -> None:
+    """A partitioned table's schema written beside its files, so that the next run's local
+    server registers it again (register_kept_tables); Spark's readers skip `_` files."""
+    record = {
+        "table": relation,
+        "schema": json.loads(spark.table(relation).schema.json()),
+        "partition_columns": list(table.partition_types),
+    }
+    (table.folder / TABLE_RECORD).write_text(json.dumps(record, indent=1))
+
+
+def _local_table(spark, relation: str) -> LocalTable | None:
+    """The Spark table `relation` when its Parquet files are all in its folder on this
+    machine's file system (unpartitioned, or partitioned by columns of a type DuckDB reads
+    from folder names), else none. Spark writes a file even for a table of no rows, and its
     `timestamp` as Parquet INT96, which DuckDB reads as a `timestamp` of the same wall clock
     (the session time zone is UTC)."""
-    details = spark.sql(f"describe table extended {relation}").collect()
+    details = [tuple(row) for row in spark.sql(f"describe table extended {relation}").collect()]
     location = next((row[1] for row in details if row[0] == "Location"), "")
     provider = next((row[1] for row in details if row[0] == "Provider"), "")
     url = urllib.parse.urlparse(location)
     if provider.lower() != "parquet" or url.scheme not in ("file", ""):
-        return []
+        return None
     folder = Path(urllib.request.url2pathname(url.path))
-    if not folder.is_dir() or any(entry.is_dir() for entry in folder.iterdir()):
-        return []  # not here, or partitioned (a folder a partition)
-    return sorted(str(file) for file in folder.glob("*.parquet"))
+    if not folder.is_dir():
+        return None
+    partition_types = {}
+    headings = [row[0] for row in details]
+    if "# Partition Information" in headings:
+        # `# Partition Information`, `# col_name`, then a row per column until a blank one.
+        for column, data_type, *_ in details[headings.index("# Partition Information") + 2 :]:
+            if not column or column.startswith("#"):
+                break
+            if data_type not in DUCKDB_PARTITION_TYPES:
+                return None
+            partition_types[column] = DUCKDB_PARTITION_TYPES[data_type]
+    pattern = "*/" * len(partition_types) + "*.parquet"
+    files = sorted(str(file) for file in folder.glob(pattern))
+    if not partition_types and any(entry.is_dir() for entry in folder.iterdir()):
+        return None  # partitioned, though the catalog does not say so
+    if partition_types and not files:
+        return None  # no partition yet: no file says what the columns are
+    return LocalTable(folder, files, partition_types)
+
+
+def register_kept_tables(spark, kept: Path) -> list[str]:
+    """The partitioned tables of a previous run's local server (`kept`, its tables folder),
+    each with a schema record (_remember), registered again in this server's
+    catalog with their partitions: a managed table of the same schema, its partition folders
+    moved into the new table's folder. The incremental models then overwrite only the
+    partitions a run changes. A table without a record (a run killed before it was read back)
+    is left out, so the run builds it from scratch. Returns the tables registered."""
+    from pyspark.sql.types import StructType
+
+    registered = []
+    for record_path in sorted(kept.glob(f"*/*/{TABLE_RECORD}")):
+        record = json.loads(record_path.read_text())
+        relation, columns = record["table"], record["partition_columns"]
+        schema = StructType.fromJson(record["schema"])
+        spark.sql(f"create database if not exists {relation.split('.')[0]}")
+        empty = spark.createDataFrame([], schema)
+        empty.write.mode("overwrite").format("parquet").partitionBy(*columns).saveAsTable(relation)
+        details = spark.sql(f"describe table extended {relation}").collect()
+        location = next(row[1] for row in details if row[0] == "Location")
+        folder = Path(urllib.request.url2pathname(urllib.parse.urlparse(location).path))
+        folder.mkdir(parents=True, exist_ok=True)
+        for partition in record_path.parent.glob(f"{columns[0]}=*"):
+            partition.rename(folder / partition.name)
+        spark.sql(f"alter table {relation} recover partitions")
+        registered.append(relation)
+    return registered
 
 
 def _timestamps_as_utc(table: pa.Table) -> pa.Table:

@@ -3,8 +3,11 @@ tested on Apache Spark (a local Spark Connect server, Spark 4 in local mode), on
 pipeline fixture's landing, ends with the same warehouse and the same published marts as
 the DuckDB run of that landing.
 
-One `journey run` on Spark over every day serves every test here. It shares the DuckDB
-run's erasure key (the session fixture's key file), so pseudonyms match. Compared:
+Two `journey run`s on Spark serve every test here: every landing day but the last, then the
+last (an incremental run: the base models overwrite the partitions of the days it changed),
+so the comparison below is of day-by-day runs on Spark with one full run on DuckDB. They
+share the DuckDB run's erasure key (the session fixture's key file), so pseudonyms match.
+Compared:
 - the published copy (`published/bi.duckdb`): the same tables, columns and types, and the
   same rows (doubles to 9 decimals): what BI tools read does not tell the engines apart;
 - every table of journey.duckdb (raw, seeds, every dbt model that Spark built and the run
@@ -27,6 +30,7 @@ import duckdb
 import pytest
 
 from journey_tools.compare_warehouses import compare
+from orchestration.ingestion.loader import landing_days
 from tests.support import journey_command
 
 # Tables that do not yet come out of the Spark run as they do on DuckDB, and why.
@@ -42,11 +46,17 @@ NOT_YET_EQUAL: dict[str, str] = {
 @dataclasses.dataclass
 class SparkRun:
     warehouse_dir: Path
-    output: str
+    output: str  # the last run's
+    # Of the incremental base model of web events, its landing days whose partition the last
+    # run wrote, and the days whose raw rows that run loaded or changed.
+    days_rewritten: set[str]
+    days_changed: set[str]
 
 
 @pytest.fixture(scope="module")
 def spark_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> SparkRun:
+    """Two Spark runs, as the schedule makes them: every landing day but the last, then the
+    last one (the local server keeps the incremental base models' partitions between them)."""
     if not shutil.which("java"):
         pytest.fail(
             "the Spark tests need Java 17 or 21 on PATH (Debian: apt-get install "
@@ -54,17 +64,48 @@ def spark_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> SparkRun:
         )
     warehouse_dir = tmp_path_factory.mktemp("spark-engine") / "warehouse"
     settings = dataclasses.replace(pipeline.settings, warehouse_dir=warehouse_dir, engine="spark")
-    command, env = journey_command(settings, "run")
-    # A JVM that lives four minutes: its quick compiler only (C1) spends about a fifth less
-    # CPU than the default two-tier one, and the code cache is given the room C1-only mode
-    # does not reserve by default (48 MB; "Out of space in CodeCache" when it ran out).
-    env["JDK_JAVA_OPTIONS"] = (
-        "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
+    days = [day.isoformat() for day in landing_days(settings.landing_dir)]
+    base_model = warehouse_dir / "spark" / "tables" / "staging.db" / "base_web__events"
+    output, before = "", {}
+    for args in (("--to", days[-2]), ("--from", days[-1], "--to", days[-1])):
+        before = _partition_files(base_model), _raw_days(settings.warehouse_path)
+        command, env = journey_command(settings, "run", *args)
+        # A JVM that lives four minutes: its quick compiler only (C1) spends about a fifth
+        # less CPU than the default two-tier one, and the code cache is given the room
+        # C1-only mode does not reserve by default (48 MB; "Out of space in CodeCache").
+        env["JDK_JAVA_OPTIONS"] = (
+            "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
+        )
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        output = completed.stdout + completed.stderr
+        assert completed.returncode == 0, output[-4000:]
+    (files_before, raw_before) = before
+    files_after, raw_after = _partition_files(base_model), _raw_days(settings.warehouse_path)
+    return SparkRun(
+        warehouse_dir,
+        output,
+        days_rewritten={d for d, f in files_after.items() if f != files_before.get(d)},
+        days_changed={d for d, last in raw_after.items() if last != raw_before.get(d)},
     )
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-4000:]
-    return SparkRun(warehouse_dir, output)
+
+
+def _partition_files(table: Path) -> dict[str, set[str]]:
+    """The Parquet files of each partition (`landing_dt=YYYY-MM-DD`) of a Spark table."""
+    return {
+        partition.name.removeprefix("landing_dt="): {f.name for f in partition.glob("*.parquet")}
+        for partition in table.glob("landing_dt=*")
+    }
+
+
+def _raw_days(warehouse: Path) -> dict[str, str]:
+    """Each landing day of raw web events with its latest `loaded_at`."""
+    if not warehouse.exists():
+        return {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select dt::varchar, max(loaded_at)::varchar from raw.web_events group by all"
+        ).fetchall()
+    return dict(rows)
 
 
 def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
@@ -82,11 +123,23 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
     assert " 0 failed" in checks[0]
     log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
     assert "Spark Connect server started" in log
-    (run_log,) = (spark_run.warehouse_dir / "logs").glob("*-run-*.log")
+    run_log = max((spark_run.warehouse_dir / "logs").glob("*-run-*.log"))  # the last run's
     run_log_text = run_log.read_text()
     assert "journey_dbt_models - from Spark into journey.duckdb" in run_log_text
     assert "spark.sql.catalogImplementation" not in run_log_text, "dbt-spark's noise is back"
     assert not _processes_naming(str(tables)), "the run's Spark server outlived it"
+
+
+def test_the_next_run_overwrites_only_the_landing_days_it_changed(spark_run: SparkRun):
+    """Incremental on Spark: the base model's table outlived the first run's server and the
+    second run rewrote the partitions of the days whose raw rows it loaded or changed (the
+    last day, and any day an erasure request rewrote), no other."""
+    assert spark_run.days_changed, "the last run changed no landing day"
+    assert spark_run.days_rewritten == spark_run.days_changed
+    partitions = _partition_files(
+        spark_run.warehouse_dir / "spark" / "tables" / "staging.db" / "base_web__events"
+    )
+    assert len(partitions) > len(spark_run.days_rewritten), "every day was rewritten"
 
 
 def _processes_naming(text: str) -> list[int]:

@@ -14,6 +14,7 @@ tests/test_spark_engine.py (one piece a table at that size).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -132,6 +133,18 @@ class _Table:
         self.session.sent_as_arrow.append(self.relation)
         return self.session.tables[self.relation][1]
 
+    @property
+    def schema(self):
+        return _Schema(self.relation)
+
+
+class _Schema:
+    def __init__(self, relation: str):
+        self.relation = relation
+
+    def json(self) -> str:
+        return f'{{"type": "struct", "fields": [], "of": "{self.relation}"}}'
+
 
 def _spark_rows(n: int) -> pa.Table:
     """Rows as Spark holds them: timestamps as UTC instants."""
@@ -227,3 +240,74 @@ def test_anything_else_comes_back_through_spark(tmp_path, details):
     assert con.execute("select seen_at from marts.fct_x where id = 1").fetchone() == (
         dt.datetime(2026, 3, 29, 1, 30, 1),
     )
+
+
+def test_a_partitioned_table_is_read_from_its_partition_folders_and_kept_for_the_next_run(
+    tmp_path,
+):
+    """An incremental base model on Spark: partitioned by landing day, a folder per day.
+    DuckDB reads every day's files, the day from the folder names as a date, last as Spark
+    orders it; the table's schema is written beside it, so that the next run's server
+    registers it again (register_kept_tables)."""
+    rows = _spark_rows(30)
+    folder = tmp_path / "staging.db" / "base_web__events"
+    for day in (1, 2, 3):
+        _spark_table_folder(folder / f"landing_dt=2026-03-0{day}", rows.slice(day * 10 - 10, 10), 2)
+    details = [
+        ("id", "int"),
+        ("seen_at", "timestamp"),
+        ("amount", "double"),
+        ("landing_dt", "date"),
+        ("# Partition Information", "", ""),
+        ("# col_name", "data_type", "comment"),
+        ("landing_dt", "date", None),
+        ("", "", ""),
+        ("# Detailed Table Information", "", ""),
+        ("Provider", "parquet"),
+        ("Location", folder.as_uri()),
+    ]
+    session = ServingSpark({"staging.base_web__events": (details, rows)})
+    con = duckdb.connect()
+    spark.pull_tables(session, con, ["staging.base_web__events"])
+    assert session.sent_as_arrow == []
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_name = 'base_web__events' order by ordinal_position"
+    ).fetchall()
+    assert columns == [
+        ("id", "INTEGER"),
+        ("seen_at", "TIMESTAMP"),
+        ("amount", "DOUBLE"),
+        ("landing_dt", "DATE"),
+    ]
+    assert con.execute(
+        "select landing_dt, count(*), min(id) from staging.base_web__events group by all order by 1"
+    ).fetchall() == [
+        (dt.date(2026, 3, 1), 10, 0),
+        (dt.date(2026, 3, 2), 10, 10),
+        (dt.date(2026, 3, 3), 10, 20),
+    ]
+    record = json.loads((folder / spark.TABLE_RECORD).read_text())
+    assert record == {
+        "table": "staging.base_web__events",
+        "schema": {"type": "struct", "fields": [], "of": "staging.base_web__events"},
+        "partition_columns": ["landing_dt"],
+    }
+
+
+def test_a_partition_column_duckdb_cannot_type_from_a_folder_name_comes_through_spark(tmp_path):
+    rows = _spark_rows(10)
+    folder = tmp_path / "marts.db" / "fct_x"
+    _spark_table_folder(folder / "amount=0.25", rows, 1)
+    details = [
+        ("id", "int"),
+        ("# Partition Information", "", ""),
+        ("# col_name", "data_type", "comment"),
+        ("amount", "decimal(18,2)", None),
+        ("Provider", "parquet"),
+        ("Location", folder.as_uri()),
+    ]
+    session = ServingSpark({"marts.fct_x": (details, rows)})
+    spark.pull_tables(session, duckdb.connect(), ["marts.fct_x"])
+    assert session.sent_as_arrow == ["marts.fct_x"]
+    assert not (folder / spark.TABLE_RECORD).exists()

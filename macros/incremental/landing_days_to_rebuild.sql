@@ -38,12 +38,80 @@
 {%- endmacro %}
 
 
+{#- How an incremental base model keeps its landing days (config(**landing_day_incremental_config()))
+    on each engine. DuckDB: the pre-hook deletes the days to rebuild and the model appends them.
+    Spark, whose plain Parquet tables take no delete: the table is partitioned by landing_dt and
+    the model's rows overwrite the partitions of their days (dbt-spark's insert_overwrite, a
+    dynamic partition overwrite); the pre-hook drops the days to rebuild that have no rows left
+    upstream, which no row would overwrite. -#}
+{% macro landing_day_incremental_config() -%}
+    {{- return(adapter.dispatch('landing_day_incremental_config', 'journey')()) -}}
+{%- endmacro %}
+
+{% macro duckdb__landing_day_incremental_config() -%}
+    {{- return({'incremental_strategy': 'append'}) -}}
+{%- endmacro %}
+
+{% macro spark__landing_day_incremental_config() -%}
+    {{- return({
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': ['landing_dt'],
+        'file_format': 'parquet',
+    }) -}}
+{%- endmacro %}
+
+
 {#- pre-hook of an incremental base model: remove the landing days about to be rebuilt. -#}
 {% macro delete_landing_days_to_rebuild(raw_relation, lookback_days=0) -%}
+    {{- adapter.dispatch('delete_landing_days_to_rebuild', 'journey')(raw_relation, lookback_days) -}}
+{%- endmacro %}
+
+{% macro duckdb__delete_landing_days_to_rebuild(raw_relation, lookback_days=0) -%}
     {%- if is_incremental() %}
     delete from {{ this }}
     where landing_dt in ({{ landing_days_to_rebuild(raw_relation, lookback_days) }})
     {%- endif %}
+{%- endmacro %}
+
+{#- Spark: the days to rebuild that raw no longer holds, their partitions dropped (the others
+    are overwritten by the model's rows); nothing when there is none. -#}
+{% macro spark__delete_landing_days_to_rebuild(raw_relation, lookback_days=0) -%}
+    {%- if is_incremental() and execute %}
+        {%- set removed_days_query -%}
+            select days.landing_dt
+            from ({{ landing_days_to_rebuild(raw_relation, lookback_days) }}) as days
+            where not exists (
+                select 1 from {{ raw_relation }} as raw_rows
+                where raw_rows.dt = days.landing_dt
+            )
+            order by days.landing_dt
+        {%- endset -%}
+        {%- set removed_days = run_query(removed_days_query).columns[0].values() -%}
+        {%- if removed_days | length > 0 %}
+    alter table {{ this }} drop if exists
+        {%- for day in removed_days %}
+        partition (landing_dt = '{{ day }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+        {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Whether an incremental model is rebuilt whole on every run of this engine
+    (config(full_refresh=...)): the deduplicated staging models and the sessions on Spark,
+    whose plain Parquet tables take no delete and which are not partitioned by anything their
+    incremental runs could overwrite (a message's winning copy, a device's sessions, move
+    between landing days). None elsewhere, so that `--full-refresh` decides. -#}
+{% macro rebuilt_whole_on_every_run() -%}
+    {{- return(adapter.dispatch('rebuilt_whole_on_every_run', 'journey')()) -}}
+{%- endmacro %}
+
+{% macro duckdb__rebuilt_whole_on_every_run() -%}
+    {{- return(none) -}}
+{%- endmacro %}
+
+{% macro spark__rebuilt_whole_on_every_run() -%}
+    {{- return(true) -}}
 {%- endmacro %}
 
 

@@ -156,9 +156,10 @@ def _dbt_build_on_spark(
     the group reads go to Spark, then dbt builds and tests there, then every node it built
     comes back into journey.duckdb for the Python models, the run's health and publishing.
 
-    Every run rebuilds the group from scratch (`--full-refresh`): on Spark's plain Parquet
-    tables an incremental model would be a partition overwrite, which the models do not make
-    yet (docs/portability.md)."""
+    The incremental base models overwrite the partitions of the landing days a run changes
+    (the local server keeps them from run to run: orchestration/spark.py); the deduplicated
+    staging models and the sessions are rebuilt whole on every Spark run (their config
+    `rebuilt_whole_on_every_run`), as is every other table (docs/portability.md)."""
     from orchestration.spark import connect, pull_tables, push_tables
 
     settings = warehouse.settings()
@@ -166,8 +167,6 @@ def _dbt_build_on_spark(
     with warehouse.connect() as con:
         pushed = push_tables(spark, con, asset_owned_inputs(context.assets_def))
     context.log.info(f"on Spark: {len(pushed)} tables read by this group ({', '.join(pushed)})")
-    if "--full-refresh" not in args:
-        args = [*args, "--full-refresh"]
     environment = {
         **settings.environment(),
         **(run_window or {}),

@@ -4,6 +4,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
+        full_refresh=rebuilt_whole_on_every_run(),
         pre_hook="{% if is_incremental() %}
             delete from {{ this }}
             where device_key in (select device_key from {{ ref('int_web_devices_to_reaggregate') }})

@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
+        full_refresh=rebuilt_whole_on_every_run(),
         pre_hook="{{ delete_copies_to_rebuild(
             ref('base_email__events'),
             'email_event_id',

@@ -1,11 +1,11 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_landing_days_to_rebuild(
             source('email', 'events'), lookback_days=var('email_late_data_lookback_days')
-        ) }}"
+        ) }}",
+        **landing_day_incremental_config()
     )
 }}
 
