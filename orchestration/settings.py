@@ -32,6 +32,21 @@ DEFAULT_SPARK_DRIVER_MEMORY = "4g"
 SPARK_MEMORY_SIZE = re.compile(r"[1-9][0-9]*[kmgtp]?", re.IGNORECASE)
 
 
+# Each setting of the operations contract (a field of Settings) and the environment variable
+# that sets it: what from_env reads and environment() gives dbt's processes.
+ENVIRONMENT_VARIABLES = {
+    "landing_dir": "JOURNEY_LANDING_DIR",
+    "warehouse_dir": "JOURNEY_WAREHOUSE_DIR",
+    "reporting_tz": "JOURNEY_REPORTING_TZ",
+    "duckdb_memory_limit": "JOURNEY_DUCKDB_MEMORY_LIMIT",
+    "duckdb_threads": "JOURNEY_DUCKDB_THREADS",
+    "duckdb_temp_dir": "JOURNEY_DUCKDB_TEMP_DIR",
+    "engine": "JOURNEY_ENGINE",
+    "spark_remote": "JOURNEY_SPARK_REMOTE",
+    "spark_driver_memory": "JOURNEY_SPARK_DRIVER_MEMORY",
+}
+
+
 class SettingsError(ValueError):
     """A misconfiguration, worded as a one-line instruction for the person running it."""
 
@@ -81,10 +96,14 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """The settings of the environment (the only place that reads JOURNEY_* for them)."""
-        landing = os.environ.get("JOURNEY_LANDING_DIR") or DEFAULT_LANDING_DIR
-        warehouse = os.environ.get("JOURNEY_WAREHOUSE_DIR") or DEFAULT_WAREHOUSE_DIR
-        tz = os.environ.get("JOURNEY_REPORTING_TZ") or DEFAULT_REPORTING_TZ
+        """The settings of the environment (the only place that reads JOURNEY_* for them): a
+        variable unset or blank takes the setting's default."""
+        values = {
+            field: os.environ.get(variable, "").strip()
+            for field, variable in ENVIRONMENT_VARIABLES.items()
+        }
+        values = {field: value for field, value in values.items() if value}
+        tz = values.setdefault("reporting_tz", DEFAULT_REPORTING_TZ)
         try:
             zoneinfo.ZoneInfo(tz)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
@@ -92,54 +111,36 @@ class Settings:
                 f"JOURNEY_REPORTING_TZ={tz!r} is not an IANA time zone; "
                 "set it to a name such as 'UTC' or 'Europe/Berlin'"
             ) from exc
-        engine = os.environ.get("JOURNEY_ENGINE", "").strip().lower() or "duckdb"
+        engine = values["engine"] = values.get("engine", "duckdb").lower()
         if engine not in ENGINES:
             raise SettingsError(
                 f"JOURNEY_ENGINE={engine!r} is not an engine; set it to one of "
                 f"{', '.join(ENGINES)} (or leave it unset for duckdb)"
             )
-        remote = os.environ.get("JOURNEY_SPARK_REMOTE", "").strip()
+        remote = values.get("spark_remote", "")
         if remote and not remote.startswith("sc://"):
             raise SettingsError(
                 f"JOURNEY_SPARK_REMOTE={remote!r} is not a Spark Connect address; set it to "
                 "sc://host:port (or leave it unset for a local Spark)"
             )
-        driver_memory = (
-            os.environ.get("JOURNEY_SPARK_DRIVER_MEMORY", "").strip() or DEFAULT_SPARK_DRIVER_MEMORY
-        )
+        driver_memory = values.get("spark_driver_memory", DEFAULT_SPARK_DRIVER_MEMORY)
         if not SPARK_MEMORY_SIZE.fullmatch(driver_memory):
             raise SettingsError(
                 f"JOURNEY_SPARK_DRIVER_MEMORY={driver_memory!r} is not a Spark memory size; set "
                 f"it to a whole number with a unit, such as 8g or 6144m (or leave it unset for "
                 f"{DEFAULT_SPARK_DRIVER_MEMORY})"
             )
-        return cls(
-            landing_dir=Path(landing).expanduser().resolve(),
-            warehouse_dir=Path(warehouse).expanduser().resolve(),
-            reporting_tz=tz,
-            duckdb_memory_limit=(
-                os.environ.get("JOURNEY_DUCKDB_MEMORY_LIMIT", "").strip()
-                or DEFAULT_DUCKDB_MEMORY_LIMIT
-            ),
-            duckdb_threads=os.environ.get("JOURNEY_DUCKDB_THREADS", "").strip(),
-            duckdb_temp_dir=os.environ.get("JOURNEY_DUCKDB_TEMP_DIR", "").strip(),
-            engine=engine,
-            spark_remote=remote,
-            spark_driver_memory=driver_memory,
-        )
+        for folder, default in (
+            ("landing_dir", DEFAULT_LANDING_DIR),
+            ("warehouse_dir", DEFAULT_WAREHOUSE_DIR),
+        ):
+            values[folder] = Path(values.get(folder, default)).expanduser().resolve()
+        return cls(**values)
 
     def environment(self) -> dict[str, str]:
         """The settings as the environment variables dbt's profiles.yml and project read."""
         return {
-            "JOURNEY_LANDING_DIR": str(self.landing_dir),
-            "JOURNEY_WAREHOUSE_DIR": str(self.warehouse_dir),
-            "JOURNEY_REPORTING_TZ": self.reporting_tz,
-            "JOURNEY_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
-            "JOURNEY_DUCKDB_THREADS": self.duckdb_threads,
-            "JOURNEY_DUCKDB_TEMP_DIR": self.duckdb_temp_dir,
-            "JOURNEY_ENGINE": self.engine,
-            "JOURNEY_SPARK_REMOTE": self.spark_remote,
-            "JOURNEY_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
+            variable: str(getattr(self, field)) for field, variable in ENVIRONMENT_VARIABLES.items()
         }
 
     def export(self) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -106,3 +107,67 @@ def test_without_spark_a_step_that_asks_for_it_fails_saying_why(tmp_path):
         _ = built.warehouse.spark_address
     with pytest.raises(RuntimeError, match="only while a run executes"):
         _ = resources.Warehouse(warehouse_dir=str(tmp_path), engine="spark").spark_address
+
+
+def test_the_resource_has_every_setting_with_the_contract_s_default():
+    """One field per setting, of the same name and default (the folders: empty, resolved to
+    the defaults by `settings()`), and a round trip that loses nothing."""
+    import dataclasses
+
+    from orchestration.settings import ENVIRONMENT_VARIABLES
+
+    fields = {field.name: field for field in dataclasses.fields(Settings)}
+    assert set(resources.Warehouse.model_fields) == set(fields) == set(ENVIRONMENT_VARIABLES)
+    for name, field in fields.items():
+        default = resources.Warehouse.model_fields[name].default
+        expected = "" if field.default is dataclasses.MISSING else field.default
+        assert default == expected, name
+    settings = Settings(
+        landing_dir=Path("/data/landing"),
+        warehouse_dir=Path("/data/wh"),
+        reporting_tz="Europe/Berlin",
+        duckdb_memory_limit="2GB",
+        duckdb_threads="3",
+        duckdb_temp_dir="/tmp/spill",
+        engine="spark",
+        spark_remote="sc://spark:15002",
+        spark_driver_memory="8g",
+    )
+    assert resources.Warehouse.from_settings(settings).settings() == settings
+    assert settings.environment() == {
+        "JOURNEY_LANDING_DIR": "/data/landing",
+        "JOURNEY_WAREHOUSE_DIR": "/data/wh",
+        "JOURNEY_REPORTING_TZ": "Europe/Berlin",
+        "JOURNEY_DUCKDB_MEMORY_LIMIT": "2GB",
+        "JOURNEY_DUCKDB_THREADS": "3",
+        "JOURNEY_DUCKDB_TEMP_DIR": "/tmp/spill",
+        "JOURNEY_ENGINE": "spark",
+        "JOURNEY_SPARK_REMOTE": "sc://spark:15002",
+        "JOURNEY_SPARK_DRIVER_MEMORY": "8g",
+    }
+
+
+def test_the_environment_gives_each_setting_and_blank_values_take_the_defaults(monkeypatch):
+    from orchestration.settings import DEFAULT_LANDING_DIR, ENVIRONMENT_VARIABLES
+
+    for variable in ENVIRONMENT_VARIABLES.values():
+        monkeypatch.setenv(variable, "  ")
+    defaults = Settings.from_env()
+    assert defaults == Settings(
+        landing_dir=DEFAULT_LANDING_DIR.resolve(), warehouse_dir=defaults.warehouse_dir
+    )
+    expected = Settings(
+        landing_dir=Path("/data/landing"),
+        warehouse_dir=Path("/data/wh"),
+        reporting_tz="Europe/Berlin",
+        duckdb_memory_limit="2GB",
+        duckdb_threads="3",
+        duckdb_temp_dir="/tmp/spill",
+        engine="spark",
+        spark_remote="sc://spark:15002",
+        spark_driver_memory="8g",
+    )
+    for variable, value in expected.environment().items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("JOURNEY_ENGINE", " Spark ")
+    assert Settings.from_env() == expected

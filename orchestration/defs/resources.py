@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
@@ -31,6 +32,11 @@ def apply_duckdb_settings(con: duckdb.DuckDBPyConnection, settings: Settings) ->
         con.execute(f"set {name} = {quoted}")
 
 
+# The fields of Settings: the resource has one of each, of the same name (its configuration
+# in Dagster's UI; tests/test_resources.py holds the two to the same names and defaults).
+SETTINGS = dataclasses.fields(Settings)
+
+
 class Warehouse(dg.ConfigurableResource):
     """The settings of the operations contract, as this resource's configuration.
 
@@ -54,17 +60,7 @@ class Warehouse(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
-        return cls(
-            landing_dir=str(settings.landing_dir),
-            warehouse_dir=str(settings.warehouse_dir),
-            reporting_tz=settings.reporting_tz,
-            duckdb_memory_limit=settings.duckdb_memory_limit,
-            duckdb_threads=settings.duckdb_threads,
-            duckdb_temp_dir=settings.duckdb_temp_dir,
-            engine=settings.engine,
-            spark_remote=settings.spark_remote,
-            spark_driver_memory=settings.spark_driver_memory,
-        )
+        return cls(**{field.name: str(getattr(settings, field.name)) for field in SETTINGS})
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator:
@@ -104,17 +100,10 @@ class Warehouse(dg.ConfigurableResource):
         return self._spark_address
 
     def settings(self) -> Settings:
-        return Settings(
-            landing_dir=Path(self.landing_dir or DEFAULT_LANDING_DIR).resolve(),
-            warehouse_dir=Path(self.warehouse_dir or DEFAULT_WAREHOUSE_DIR).resolve(),
-            reporting_tz=self.reporting_tz,
-            duckdb_memory_limit=self.duckdb_memory_limit,
-            duckdb_threads=self.duckdb_threads,
-            duckdb_temp_dir=self.duckdb_temp_dir,
-            engine=self.engine,
-            spark_remote=self.spark_remote,
-            spark_driver_memory=self.spark_driver_memory,
-        )
+        values = {field.name: getattr(self, field.name) for field in SETTINGS}
+        values["landing_dir"] = Path(self.landing_dir or DEFAULT_LANDING_DIR).resolve()
+        values["warehouse_dir"] = Path(self.warehouse_dir or DEFAULT_WAREHOUSE_DIR).resolve()
+        return Settings(**values)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
