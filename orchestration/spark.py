@@ -330,13 +330,9 @@ def _local_table(spark, relation: str) -> LocalTable | None:
     `timestamp` as Parquet INT96, which DuckDB reads as a `timestamp` of the same wall clock
     (the session time zone is UTC)."""
     details = [tuple(row) for row in spark.sql(f"describe table extended {relation}").collect()]
-    location = next((row[1] for row in details if row[0] == "Location"), "")
     provider = next((row[1] for row in details if row[0] == "Provider"), "")
-    url = urllib.parse.urlparse(location)
-    if provider.lower() != "parquet" or url.scheme not in ("file", ""):
-        return None
-    folder = Path(urllib.request.url2pathname(url.path))
-    if not folder.is_dir():
+    folder = _local_folder(details)
+    if provider.lower() != "parquet" or folder is None or not folder.is_dir():
         return None
     partition_types = {}
     headings = [row[0] for row in details]
@@ -357,6 +353,16 @@ def _local_table(spark, relation: str) -> LocalTable | None:
     return LocalTable(folder, files, partition_types)
 
 
+def _local_folder(details) -> Path | None:
+    """The folder of a table on this machine's file system, from its `describe table
+    extended` rows; none when its files are elsewhere (object storage)."""
+    location = next((row[1] for row in details if row[0] == "Location"), "")
+    url = urllib.parse.urlparse(location)
+    if not location or url.scheme not in ("file", ""):
+        return None
+    return Path(urllib.request.url2pathname(url.path))
+
+
 def register_kept_tables(spark, kept: Path) -> list[str]:
     """The partitioned tables of a previous run's local server (`kept`, its tables folder),
     each with a schema record (_remember), registered again in this server's
@@ -374,9 +380,7 @@ def register_kept_tables(spark, kept: Path) -> list[str]:
         spark.sql(f"create database if not exists {relation.split('.')[0]}")
         empty = spark.createDataFrame([], schema)
         empty.write.mode("overwrite").format("parquet").partitionBy(*columns).saveAsTable(relation)
-        details = spark.sql(f"describe table extended {relation}").collect()
-        location = next(row[1] for row in details if row[0] == "Location")
-        folder = Path(urllib.request.url2pathname(urllib.parse.urlparse(location).path))
+        folder = _local_folder(spark.sql(f"describe table extended {relation}").collect())
         folder.mkdir(parents=True, exist_ok=True)
         for partition in record_path.parent.glob(f"{columns[0]}=*"):
             partition.rename(folder / partition.name)

@@ -109,6 +109,20 @@ def test_without_spark_a_step_that_asks_for_it_fails_saying_why(tmp_path):
         _ = resources.Warehouse(warehouse_dir=str(tmp_path), engine="spark").spark_address
 
 
+# Every setting away from its default.
+EVERY_SETTING = Settings(
+    landing_dir=Path("/data/landing"),
+    warehouse_dir=Path("/data/wh"),
+    reporting_tz="Europe/Berlin",
+    duckdb_memory_limit="2GB",
+    duckdb_threads="3",
+    duckdb_temp_dir="/tmp/spill",
+    engine="spark",
+    spark_remote="sc://spark:15002",
+    spark_driver_memory="8g",
+)
+
+
 def test_the_resource_has_every_setting_with_the_contract_s_default():
     """One field per setting, of the same name and default (the folders: empty, resolved to
     the defaults by `settings()`), and a round trip that loses nothing."""
@@ -122,17 +136,7 @@ def test_the_resource_has_every_setting_with_the_contract_s_default():
         default = resources.Warehouse.model_fields[name].default
         expected = "" if field.default is dataclasses.MISSING else field.default
         assert default == expected, name
-    settings = Settings(
-        landing_dir=Path("/data/landing"),
-        warehouse_dir=Path("/data/wh"),
-        reporting_tz="Europe/Berlin",
-        duckdb_memory_limit="2GB",
-        duckdb_threads="3",
-        duckdb_temp_dir="/tmp/spill",
-        engine="spark",
-        spark_remote="sc://spark:15002",
-        spark_driver_memory="8g",
-    )
+    settings = EVERY_SETTING
     assert resources.Warehouse.from_settings(settings).settings() == settings
     assert settings.environment() == {
         "JOURNEY_LANDING_DIR": "/data/landing",
@@ -156,17 +160,7 @@ def test_the_environment_gives_each_setting_and_blank_values_take_the_defaults(m
     assert defaults == Settings(
         landing_dir=DEFAULT_LANDING_DIR.resolve(), warehouse_dir=defaults.warehouse_dir
     )
-    expected = Settings(
-        landing_dir=Path("/data/landing"),
-        warehouse_dir=Path("/data/wh"),
-        reporting_tz="Europe/Berlin",
-        duckdb_memory_limit="2GB",
-        duckdb_threads="3",
-        duckdb_temp_dir="/tmp/spill",
-        engine="spark",
-        spark_remote="sc://spark:15002",
-        spark_driver_memory="8g",
-    )
+    expected = EVERY_SETTING
     for variable, value in expected.environment().items():
         monkeypatch.setenv(variable, value)
     monkeypatch.setenv("JOURNEY_ENGINE", " Spark ")
