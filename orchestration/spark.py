@@ -2,8 +2,9 @@
 and dbt share, and the tables that cross between Spark and DuckDB.
 
 One Spark Connect server serves a run: a local one (Spark in local mode, started by the
-run and stopped at its end, its Parquet tables in `spark/tables` in the warehouse folder,
-emptied when it starts), or the one JOURNEY_SPARK_REMOTE names (a cluster's). The server
+run and stopped at its end, its Parquet tables in `spark/tables` in the warehouse folder;
+when it starts it registers again the previous run's partitioned tables, the incremental
+base models, and drops the rest), or the one JOURNEY_SPARK_REMOTE names (a cluster's). The server
 holds the catalog, so the dbt processes (dbt-spark's `session` method, which becomes a
 Spark Connect client when SPARK_REMOTE is set) and this process (its Arrow transfers) all
 see the same tables, which a catalog embedded in each process would not allow.
