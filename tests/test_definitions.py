@@ -104,11 +104,15 @@ def test_every_dbt_data_test_is_an_asset_check_of_the_model_it_guards(defs):
     assert tests - checks == set()
 
 
-def test_importing_the_code_location_reads_no_landing_folder(monkeypatch):
+def test_importing_the_code_location_reads_no_landing_folder(monkeypatch, landing):
     import importlib
 
     import orchestration.definitions as definitions
     import orchestration.defs.partitions as partitions
+
+    # A landing folder that exists, whatever else ran before (building reads only one).
+    landing.write_jsonl("web", "events", "part-0.jsonl", ["{}"])
+    monkeypatch.setenv("JOURNEY_LANDING_DIR", str(landing.root))
 
     def refuse(*_args):
         raise AssertionError("the landing folder was read at import")
