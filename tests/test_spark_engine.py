@@ -32,6 +32,7 @@ import pytest
 
 from journey_tools.compare_warehouses import compare
 from orchestration.ingestion.loader import landing_days
+from orchestration.spark import LOCAL_SERVER_JAVA_OPTIONS
 from tests.support import RUN_SPECIFIC_TABLES, journey_command
 
 # Tables that do not yet come out of the Spark run as they do on DuckDB, and why.
@@ -71,12 +72,6 @@ def spark_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> SparkRun:
     for args in (("--to", days[-2]), ("--from", days[-1], "--to", days[-1])):
         before = _partition_files(base_model), _raw_days(settings.warehouse_path)
         command, env = journey_command(settings, "run", *args)
-        # A JVM that lives four minutes: its quick compiler only (C1) spends about a fifth
-        # less CPU than the default two-tier one, and the code cache is given the room
-        # C1-only mode does not reserve by default (48 MB; "Out of space in CodeCache").
-        env["JDK_JAVA_OPTIONS"] = (
-            "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
-        )
         completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         output = completed.stdout + completed.stderr
         assert completed.returncode == 0, output[-4000:]
@@ -124,6 +119,9 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
     assert " 0 failed" in checks[0]
     log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
     assert "Spark Connect server started" in log
+    # The server's JVM compiles with C1 only (orchestration/spark.py): cheaper for a few
+    # minutes of small statements.
+    assert f"--driver-java-options '{LOCAL_SERVER_JAVA_OPTIONS}'" in log
     run_log = max((spark_run.warehouse_dir / "logs").glob("*-run-*.log"))  # the last run's
     run_log_text = run_log.read_text()
     assert "journey_dbt_models - from Spark into journey.duckdb" in run_log_text
@@ -141,6 +139,12 @@ def test_the_next_run_overwrites_only_the_landing_days_it_changed(spark_run: Spa
         spark_run.warehouse_dir / "spark" / "tables" / "staging.db" / "base_web__events"
     )
     assert len(partitions) > len(spark_run.days_rewritten), "every day was rewritten"
+    log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
+    assert (
+        "journey: kept from the last run: staging.base_email__events, staging.base_web__events"
+        in log
+    )
+    assert "journey: rebuilt from scratch" not in log
 
 
 def _processes_naming(text: str) -> list[int]:

@@ -311,3 +311,103 @@ def test_a_partition_column_duckdb_cannot_type_from_a_folder_name_comes_through_
     spark.pull_tables(session, duckdb.connect(), ["marts.fct_x"])
     assert session.sent_as_arrow == ["marts.fct_x"]
     assert not (folder / spark.TABLE_RECORD).exists()
+
+
+class RegisteringSpark:
+    """Just enough of a Spark Connect session to register kept tables: each statement and
+    table written recorded, every new table's folder under `tables`."""
+
+    def __init__(self, tables: Path, refused: str = ""):
+        self.tables, self.refused = tables, refused
+        self.statements: list[str] = []
+        self.saved: list[tuple[str, tuple[str, ...], list[str]]] = []
+
+    def sql(self, statement: str):
+        self.statements.append(statement)
+        relation = statement.removeprefix("describe table extended ")
+        schema, _, name = relation.partition(".")
+        return _Rows([("Location", (self.tables / f"{schema}.db" / name).as_uri())])
+
+    def createDataFrame(self, data, schema):
+        assert data == []
+        return _EmptyFrame(self, schema)
+
+
+class _EmptyFrame:
+    def __init__(self, session: RegisteringSpark, schema):
+        self.session, self.schema, self.columns = session, schema, ()
+
+    @property
+    def write(self):
+        return self
+
+    def mode(self, mode: str):
+        assert mode == "overwrite"
+        return self
+
+    def format(self, name: str):
+        assert name == "parquet"
+        return self
+
+    def partitionBy(self, *columns: str):
+        self.columns = columns
+        return self
+
+    def saveAsTable(self, relation: str):
+        if relation == self.session.refused:
+            raise RuntimeError(f"[TABLE_OR_VIEW_ALREADY_EXISTS] {relation}\nmore lines")
+        self.session.saved.append((relation, self.columns, self.schema.fieldNames()))
+
+
+def test_kept_tables_are_registered_again_and_an_unreadable_record_is_rebuilt(tmp_path):
+    """The next run's server registers each partitioned table the last run kept, its
+    partition folders moved into the new table. A table whose record is unreadable (a disk
+    that filled, a hand edit) does not stop the run: it is left out, so dbt builds it from
+    raw, and the reason is returned for the server's log."""
+    kept = tmp_path / "kept"
+    good = kept / "staging.db" / "base_web__events"
+    for day in ("2026-03-01", "2026-03-02"):
+        (good / f"landing_dt={day}").mkdir(parents=True)
+        (good / f"landing_dt={day}" / "part-00000.parquet").write_bytes(b"rows")
+    schema = {
+        "type": "struct",
+        "fields": [
+            {"name": "id", "type": "integer", "nullable": True, "metadata": {}},
+            {"name": "landing_dt", "type": "date", "nullable": True, "metadata": {}},
+        ],
+    }
+    record = {"table": "staging.base_web__events", "schema": schema}
+    (good / spark.TABLE_RECORD).write_text(
+        json.dumps({**record, "partition_columns": ["landing_dt"]})
+    )
+    broken = kept / "staging.db" / "base_email__events"
+    (broken / "landing_dt=2026-03-01").mkdir(parents=True)
+    (broken / spark.TABLE_RECORD).write_text('{"table": "staging.base_email__events", "sch')
+
+    refused = kept / "staging.db" / "base_ads__spend"
+    refused.mkdir(parents=True)
+    (refused / spark.TABLE_RECORD).write_text(
+        json.dumps({**record, "table": "staging.base_ads__spend", "partition_columns": ["dt"]})
+    )
+
+    session = RegisteringSpark(tmp_path / "tables", refused="staging.base_ads__spend")
+    registered, left_out = spark.register_kept_tables(session, kept)
+
+    assert registered == ["staging.base_web__events"]
+    assert session.saved == [("staging.base_web__events", ("landing_dt",), ["id", "landing_dt"])]
+    table = tmp_path / "tables" / "staging.db" / "base_web__events"
+    assert sorted(p.name for p in table.iterdir()) == [
+        "landing_dt=2026-03-01",
+        "landing_dt=2026-03-02",
+    ]
+    assert (table / "landing_dt=2026-03-02" / "part-00000.parquet").read_bytes() == b"rows"
+    assert "alter table staging.base_web__events recover partitions" in session.statements
+    assert not any("base_email__events" in statement for statement in session.statements)
+    # Spark refused one: whatever was made of it is dropped, and the run builds it.
+    assert "drop table if exists staging.base_ads__spend" in session.statements
+    assert left_out == [
+        "staging.base_ads__spend: not registered again "
+        "([TABLE_OR_VIEW_ALREADY_EXISTS] staging.base_ads__spend)",
+        left_out[1],
+    ]
+    assert left_out[1].startswith(f"staging.db/base_email__events: its {spark.TABLE_RECORD}")
