@@ -73,18 +73,22 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Spark: the days to rebuild that raw no longer holds, their partitions dropped (the others
-    are overwritten by the model's rows); nothing when there is none. -#}
+{#- Spark: the landing days the model holds and raw no longer does (a reload whose records
+    were all rejected), their partitions dropped: no row of the run would overwrite them.
+    They are exactly the days to rebuild that raw does not hold (landing_days_to_rebuild
+    lists every day the model holds and raw does not, and only days raw holds besides), so
+    the hook reads two day columns instead of computing the days to rebuild a second time;
+    the other days to rebuild are overwritten by the model's rows. Nothing when none. -#}
 {% macro spark__delete_landing_days_to_rebuild(raw_relation, lookback_days=0) -%}
     {%- if is_incremental() and execute %}
         {%- set removed_days_query -%}
-            select days.landing_dt
-            from ({{ landing_days_to_rebuild(raw_relation, lookback_days) }}) as days
+            select model_days.landing_dt
+            from (select distinct landing_dt from {{ this }}) as model_days
             where not exists (
                 select 1 from {{ raw_relation }} as raw_rows
-                where raw_rows.dt = days.landing_dt
+                where raw_rows.dt = model_days.landing_dt
             )
-            order by days.landing_dt
+            order by model_days.landing_dt
         {%- endset -%}
         {%- set removed_days = run_query(removed_days_query).columns[0].values() -%}
         {%- if removed_days | length > 0 %}
