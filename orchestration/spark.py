@@ -54,6 +54,22 @@ START_TIMEOUT_SECONDS = 180
 # ran out ("Out of space in CodeCache"); 256 MB is the default tiered mode's room.
 LOCAL_SERVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"
 
+# The local server's log (logs/spark-connect.log): Spark's warnings and errors, and the line
+# saying where it listens. At Spark's default level (INFO) a run of the suite's landing wrote
+# 155 000 lines (11 MB), a line for each task and stage and a protobuf dump in each job's
+# description, in which a warning could not be found by reading.
+LOG4J2_PROPERTIES = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.server.name = org.apache.spark.sql.connect.service.SparkConnectServer
+logger.server.level = info
+"""
+
 # The size of a piece of a table sent to Spark (push_tables): what the server's driver holds
 # for it at once, a few times over, as Spark's rows.
 PUSH_CHUNK_BYTES = 32 * 1024 * 1024
@@ -119,6 +135,7 @@ def spark_server(
     if (spark_dir / "tables").exists():
         (spark_dir / "tables").rename(kept)
     spark_dir.mkdir(parents=True, exist_ok=True)
+    (spark_dir / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
     log_dir = warehouse_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
@@ -162,7 +179,9 @@ def _server_command(warehouse_dir: Path, port: int, driver_memory: str) -> list[
     command = [str(Path(pyspark.__file__).parent / "bin" / "spark-submit")]
     command += ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
     command += ["--name", "journey", "--master", "local[*]", "--driver-memory", driver_memory]
-    command += ["--driver-java-options", LOCAL_SERVER_JAVA_OPTIONS]
+    log_configuration = (warehouse_dir / "spark" / "log4j2.properties").as_uri()
+    java_options = f"{LOCAL_SERVER_JAVA_OPTIONS} -Dlog4j2.configurationFile={log_configuration}"
+    command += ["--driver-java-options", java_options]
     settings = {**server_configuration(warehouse_dir), "spark.connect.grpc.binding.port": port}
     for name, value in settings.items():
         command += ["--conf", f"{name}={value}"]

@@ -120,8 +120,11 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
     log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
     assert "Spark Connect server started" in log
     # The server's JVM compiles with C1 only (orchestration/spark.py): cheaper for a few
-    # minutes of small statements.
-    assert f"--driver-java-options '{LOCAL_SERVER_JAVA_OPTIONS}'" in log
+    # minutes of small statements. And its log is one a person reads: Spark's warnings and
+    # errors, not a line for every task (two servers' logs here).
+    assert f"--driver-java-options '{LOCAL_SERVER_JAVA_OPTIONS} -Dlog4j2" in log
+    assert " INFO DAGScheduler:" not in log
+    assert len(log.splitlines()) < 5000, len(log.splitlines())
     run_log = max((spark_run.warehouse_dir / "logs").glob("*-run-*.log"))  # the last run's
     run_log_text = run_log.read_text()
     assert "journey_dbt_models - from Spark into journey.duckdb" in run_log_text
