@@ -162,3 +162,83 @@ def test_a_partition_range_run_records_its_checks_as_dagster_s_own_storage_does(
     assert len(per_partition) == 2 * 10
     assert {row[1] for row in per_partition} == set(DAYS.get_partition_keys())
     assert pooled == dagster_s
+
+
+def _materialization_rows(home) -> dict[str, list]:
+    """Runs `daily` over its ten partitions in one run and returns what the instance
+    recorded of its materializations: the index database's asset events, their tags, and
+    what Dagster answers from them."""
+    from dagster._core.storage.event_log.schema import AssetEventTagsTable, SqlEventLogStorageTable
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        keys = DAYS.get_partition_keys()
+        job = dg.Definitions(assets=[daily]).resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": keys[0],
+                "dagster/asset_partition_range_end": keys[-1],
+            },
+            raise_on_error=False,
+        )
+        events, tags = SqlEventLogStorageTable, AssetEventTagsTable
+        with instance.event_log_storage.index_connection() as conn:
+            index_events = conn.execute(
+                events.select().with_only_columns(
+                    events.c.dagster_event_type, events.c.asset_key, events.c.partition
+                )
+            ).fetchall()
+            event_tags = conn.execute(
+                tags.select().with_only_columns(tags.c.asset_key, tags.c.key, tags.c.value)
+            ).fetchall()
+        run_events = [
+            record.dagster_event.partition  # type: ignore[union-attr]
+            for record in instance.all_logs(result.run_id)
+            if record.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        ]
+        return {
+            "type": [type(instance).__name__],
+            "index events": sorted(map(tuple, index_events), key=str),
+            # A data version without a code version is made from the run's id.
+            "tags": sorted(
+                (asset, key, "<the run's>" if key == "dagster/data_version" else value)
+                for asset, key, value in event_tags
+            ),
+            "run events": run_events,
+            "materialized partitions": sorted(
+                instance.get_materialized_partitions(dg.AssetKey("daily"))
+            ),
+            "latest": [
+                instance.get_latest_materialization_event(
+                    dg.AssetKey("daily")
+                ).dagster_event.partition  # type: ignore[union-attr]
+            ],
+        }
+
+
+def test_a_partitioned_output_s_materializations_are_stored_in_one_batch(settings, monkeypatch):
+    """journey's instance (dagster.yaml: JourneyInstance with batching on, the pooled event
+    log) stores a range run's ten materializations of one output in one call, one
+    transaction per database, and records exactly what Dagster's own instance and storage
+    record."""
+    batches: list[int] = []
+    store_event_batch = PooledSqliteEventLogStorage.store_event_batch
+
+    def counted(self, events):
+        batches.append(len(events))
+        store_event_batch(self, events)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "store_event_batch", counted)
+    journey_s = _materialization_rows(_prepare_dagster_home(settings))
+    assert journey_s["type"] == ["JourneyInstance"]
+    assert 10 in batches, batches  # the output's ten materializations at once
+
+    dagster_home = settings.warehouse_dir / "dagster-s-own"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("")
+    dagster_s = _materialization_rows(dagster_home)
+    assert dagster_s.pop("type") == ["DagsterInstance"]
+    journey_s.pop("type")
+    assert len(journey_s["run events"]) == 10
+    assert journey_s["materialized partitions"] == DAYS.get_partition_keys()
+    assert journey_s == dagster_s
