@@ -3,8 +3,9 @@ and dbt share, and the tables that cross between Spark and DuckDB.
 
 One Spark Connect server serves a run: a local one (Spark in local mode, started by the
 run and stopped at its end, its Parquet tables in `spark/tables` in the warehouse folder;
-when it starts it registers again the previous run's partitioned tables, the incremental
-base models, and drops the rest), or the one JOURNEY_SPARK_REMOTE names (a cluster's). The server
+when it starts it registers again the previous run's partitioned tables, the loader's raw
+tables and the incremental base models, and drops the rest), or the one JOURNEY_SPARK_REMOTE
+names (a cluster's). The server
 holds the catalog, so the dbt processes (dbt-spark's `session` method, which becomes a
 Spark Connect client when SPARK_REMOTE is set) and this process (its Arrow transfers) all
 see the same tables, which a catalog embedded in each process would not allow.
@@ -13,7 +14,8 @@ What crosses, as Arrow over the Spark Connect protocol (so a remote cluster work
 as the local server):
 - to Spark, before each dbt group: the tables that Dagster assets write and the group reads
   as sources (`raw`: the loader's, one rule set for both engines; `measurement`: the Python
-  models'), replaced whole;
+  models'); the loader's raw tables kept partitioned by landing day, of which a run sends
+  the days that changed, the rest replaced whole;
 - from Spark, after each dbt group: every model the group built, into journey.duckdb, where
   the Python models, the run's health and publishing read them as they do on DuckDB; so
   `published/bi.duckdb` and the Parquet files hold the Spark marts. A table whose Parquet
@@ -128,7 +130,7 @@ def spark_server(
         return
     check_available()
     spark_dir = warehouse_dir / "spark"
-    # The previous run's tables: the partitioned ones (the incremental base models) are
+    # The previous run's tables: the partitioned ones (raw, the incremental base models) are
     # registered again below, the rest rebuilt by the run.
     kept = spark_dir / "kept"
     shutil.rmtree(kept, ignore_errors=True)
@@ -261,30 +263,124 @@ def connect(remote: str):
     return SparkSession.builder.remote(remote).getOrCreate()
 
 
-def push_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:
-    """Each DuckDB table or view (schema.name) replaced in Spark by its current rows, as a
-    Parquet table of the same name (DuckDB's `timestamp` as UTC); returns them."""
-    relations = list(relations)
+def push_tables(
+    spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str], by_day: Iterable[str] = ()
+) -> list[str]:
+    """Each DuckDB table or view (schema.name) made current in Spark, as a Parquet table of
+    the same name (DuckDB's `timestamp` as UTC); returns a line per table saying what went.
+
+    A table of `by_day` (the loader's raw tables: a landing day's rows, `dt`, each write
+    moving `loaded_at` forward) is kept in Spark partitioned by `dt` and only the days that
+    differ go: a day whose rows are not what Spark holds (its count or latest `loaded_at`
+    differs: rows loaded, reloaded, erased or rewritten) replaces Spark's partition, and a
+    day DuckDB no longer holds is dropped; the local server keeps such tables from run to
+    run (register_kept_tables). Any other table is replaced whole."""
+    relations, by_day = list(relations), set(by_day)
     for schema in sorted({relation.split(".")[0] for relation in relations}):
         spark.sql(f"create database if not exists {schema}")
+    pushed = []
     for relation in relations:
-        schema, name = relation.split(".")
-        rows = _timestamps_as_utc(con.sql(f'select * from "{schema}"."{name}"').to_arrow_table())
-        if not rows.num_rows:  # Spark infers no schema from no rows
-            from pyspark.sql.pandas.types import from_arrow_schema
+        if relation in by_day:
+            pushed.append(_push_changed_days(spark, con, relation))
+        else:
+            _send(spark, con, relation, "")
+            pushed.append(f"{relation} (whole)")
+    return pushed
 
-            frame = spark.createDataFrame([], from_arrow_schema(rows.schema))
-            frame.write.mode("overwrite").format("parquet").saveAsTable(relation)
-            continue
-        # In pieces of about PUSH_CHUNK_BYTES: each piece is a local relation that the
-        # server holds in its driver's memory at once (a whole raw table of web events ran
-        # a 2 GB driver out of heap at 20 000 people by 180 days).
-        per_chunk = max(1, PUSH_CHUNK_BYTES * rows.num_rows // max(rows.nbytes, 1))
-        for offset in range(0, rows.num_rows, per_chunk):
-            frame = spark.createDataFrame(rows.slice(offset, per_chunk))
-            mode = "overwrite" if offset == 0 else "append"
-            frame.write.mode(mode).format("parquet").saveAsTable(relation)
-    return relations
+
+# The day column of the loader's raw tables, and the column each write moves forward.
+DAY_COLUMN, LOADED_AT_COLUMN = "dt", "loaded_at"
+
+
+def _push_changed_days(spark, con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    schema, name = relation.split(".")
+    days = {
+        day: (rows, last)
+        for day, rows, last in con.execute(
+            f"select {DAY_COLUMN}::varchar, count(*), epoch_us(max({LOADED_AT_COLUMN})) "
+            f'from "{schema}"."{name}" group by all'
+        ).fetchall()
+    }
+    columns = [row[0] for row in con.execute(f'describe "{schema}"."{name}"').fetchall()]
+    held = _days_held(spark, relation, columns)
+    if held is None:  # none yet, or not as this table is now: sent whole
+        _send(spark, con, relation, "", partition_by=DAY_COLUMN)
+        sent = f"{relation} (whole: {len(days)} days)"
+    else:
+        changed = sorted(day for day, state in days.items() if held.get(day) != state)
+        gone = sorted(set(held) - set(days))
+        if changed or gone:
+            partitions = ", ".join(f"partition ({DAY_COLUMN} = '{day}')" for day in changed + gone)
+            spark.sql(f"alter table {relation} drop if exists {partitions}")
+        if changed:
+            days_list = ", ".join(f"'{day}'" for day in changed)
+            _send(
+                spark,
+                con,
+                relation,
+                f"where {DAY_COLUMN} in ({days_list})",
+                partition_by=DAY_COLUMN,
+                append=True,
+            )
+        sent = f"{relation} ({len(changed)} of {len(days)} days sent, {len(gone)} dropped)"
+    table = _local_table(spark, relation)
+    if table and table.partition_types:
+        _remember(spark, relation, table)
+    return sent
+
+
+def _days_held(spark, relation: str, columns: list[str]) -> dict[str, tuple[int, int]] | None:
+    """Per day, the rows and latest `loaded_at` (microseconds) of the Spark table `relation`:
+    none when there is no such table, or it is not partitioned by day alone, or its columns
+    are not `columns`."""
+    if not spark.catalog.tableExists(relation):
+        return None
+    held_columns = spark.catalog.listColumns(relation)
+    if [c.name for c in held_columns if c.isPartition] != [DAY_COLUMN] or sorted(
+        c.name for c in held_columns
+    ) != sorted(columns):
+        return None
+    rows = spark.sql(
+        f"select cast({DAY_COLUMN} as string), count(*), unix_micros(max({LOADED_AT_COLUMN})) "
+        f"from {relation} group by {DAY_COLUMN}"
+    ).collect()
+    return {day: (count, last) for day, count, last in rows}
+
+
+def _send(
+    spark,
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    where: str,
+    partition_by: str = "",
+    append: bool = False,
+) -> None:
+    """The rows of the DuckDB relation (`where` them) written to the Spark table `relation`:
+    replacing it, or appended to it."""
+    schema, name = relation.split(".")
+    rows = _timestamps_as_utc(
+        con.sql(f'select * from "{schema}"."{name}" {where}').to_arrow_table()
+    )
+    partitioning = (partition_by,) if partition_by else ()
+    if not rows.num_rows:
+        if append:
+            return
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        # Spark infers no schema from no rows
+        frame = spark.createDataFrame([], from_arrow_schema(rows.schema))
+        frame.write.mode("overwrite").format("parquet").partitionBy(*partitioning).saveAsTable(
+            relation
+        )
+        return
+    # In pieces of about PUSH_CHUNK_BYTES: each piece is a local relation that the server
+    # holds in its driver's memory at once (a whole raw table of web events ran a 2 GB
+    # driver out of heap at 20 000 people by 180 days). Appended by column name.
+    per_chunk = max(1, PUSH_CHUNK_BYTES * rows.num_rows // max(rows.nbytes, 1))
+    for offset in range(0, rows.num_rows, per_chunk):
+        frame = spark.createDataFrame(rows.slice(offset, per_chunk))
+        mode = "overwrite" if offset == 0 and not append else "append"
+        frame.write.mode(mode).format("parquet").partitionBy(*partitioning).saveAsTable(relation)
 
 
 def pull_tables(spark, con: duckdb.DuckDBPyConnection, relations: Iterable[str]) -> list[str]:

@@ -31,6 +31,7 @@ import duckdb
 import pytest
 
 from journey_tools.compare_warehouses import compare
+from orchestration.defs.dbt import loaded_by_day
 from orchestration.ingestion.loader import landing_days
 from orchestration.spark import LOCAL_SERVER_JAVA_OPTIONS
 from tests.support import RUN_SPECIFIC_TABLES, journey_command
@@ -133,9 +134,10 @@ def test_the_run_builds_and_tests_on_spark(spark_run: SparkRun, pipeline):
 
 
 def test_the_next_run_overwrites_only_the_landing_days_it_changed(spark_run: SparkRun):
-    """Incremental on Spark: the base model's table outlived the first run's server and the
-    second run rewrote the partitions of the days whose raw rows it loaded or changed (the
-    last day, and any day an erasure request rewrote), no other."""
+    """Incremental on Spark: the base model's table and the raw tables outlived the first
+    run's server; the second run sent to Spark the raw rows of the days it loaded or changed
+    (the last day, and any day an erasure request rewrote) and rewrote those days'
+    partitions of the base model, no other."""
     assert spark_run.days_changed, "the last run changed no landing day"
     assert spark_run.days_rewritten == spark_run.days_changed
     partitions = _partition_files(
@@ -143,11 +145,15 @@ def test_the_next_run_overwrites_only_the_landing_days_it_changed(spark_run: Spa
     )
     assert len(partitions) > len(spark_run.days_rewritten), "every day was rewritten"
     log = (spark_run.warehouse_dir / "logs" / "spark-connect.log").read_text()
-    assert (
-        "journey: kept from the last run: staging.base_email__events, staging.base_web__events"
-        in log
-    )
+    (kept_line,) = [line for line in log.splitlines() if line.startswith("journey: kept")]
+    kept = set(kept_line.removeprefix("journey: kept from the last run: ").split(", "))
+    assert kept == {"staging.base_email__events", "staging.base_web__events", *loaded_by_day()}
     assert "journey: rebuilt from scratch" not in log
+    # Raw went to Spark by landing day: the last run sent the days it changed, no other.
+    run_log = max((spark_run.warehouse_dir / "logs").glob("*-run-*.log")).read_text()
+    days = len(_raw_days(spark_run.warehouse_dir / "journey.duckdb"))
+    sent = f"raw.web_events ({len(spark_run.days_changed)} of {days} days sent, 0 dropped)"
+    assert sent in run_log, [line for line in run_log.splitlines() if "on Spark: " in line]
 
 
 def _processes_naming(text: str) -> list[int]:

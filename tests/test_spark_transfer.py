@@ -13,8 +13,10 @@ tests/test_spark_engine.py (one piece a table at that size).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -38,10 +40,14 @@ class RecordingSpark:
     def createDataFrame(self, data, schema=None):
         return _Frame(self, data, schema)
 
+    def saved(self, relation: str, mode: str, rows: pa.Table | None, partition_by) -> None:
+        pass
+
 
 class _Frame:
     def __init__(self, session: RecordingSpark, data, schema):
         self.session, self.data, self.schema, self.mode_ = session, data, schema, None
+        self.partition_by: tuple[str, ...] = ()
 
     @property
     def write(self):
@@ -55,9 +61,14 @@ class _Frame:
         assert name == "parquet"
         return self
 
+    def partitionBy(self, *columns: str):
+        self.partition_by = columns
+        return self
+
     def saveAsTable(self, relation: str):
         rows = self.data if isinstance(self.data, pa.Table) else None
         self.session.writes.append((relation, self.mode_, rows, self.schema))
+        self.session.saved(relation, self.mode_, rows, self.partition_by)
 
 
 @pytest.fixture
@@ -77,7 +88,7 @@ def con():
 def test_a_table_goes_in_pieces_that_together_are_every_row_once(con, monkeypatch):
     monkeypatch.setattr(spark, "PUSH_CHUNK_BYTES", 64 * 1024)
     session = RecordingSpark()
-    assert spark.push_tables(session, con, ["raw.web_events"]) == ["raw.web_events"]
+    assert spark.push_tables(session, con, ["raw.web_events"]) == ["raw.web_events (whole)"]
     assert session.statements == ["create database if not exists raw"]
     pieces = [write for write in session.writes if write[0] == "raw.web_events"]
     assert len(pieces) > 5, "a 600 KB table in 64 KB pieces"
@@ -99,6 +110,150 @@ def test_a_small_table_goes_whole_and_an_empty_one_with_its_columns(con):
     assert mode == "overwrite" and rows is None
     assert [field.name for field in schema.fields] == ["id", "event_at"]
     assert schema["event_at"].dataType.typeName() == "timestamp"
+
+
+class DaySpark(RecordingSpark):
+    """A stand-in holding each table's rows and partition columns, which answers what
+    `push_tables` asks of a table kept by day (does it exist, its columns, each day's rows
+    and latest loaded_at) and carries out its writes and partition drops."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, tuple[pa.Table, tuple[str, ...]]] = {}
+        self.catalog = self
+
+    def saved(self, relation, mode, rows, partition_by):
+        if mode == "overwrite":
+            self.tables[relation] = (rows, partition_by)
+        else:
+            held, columns = self.tables[relation]
+            assert columns == partition_by, "appended with other partitioning"
+            self.tables[relation] = (
+                pa.concat_tables([held, rows.select(held.column_names)]),
+                columns,
+            )
+
+    def tableExists(self, relation: str) -> bool:
+        return relation in self.tables
+
+    def listColumns(self, relation: str):
+        rows, partition_by = self.tables[relation]
+        return [_Column(name, name in partition_by) for name in rows.column_names]
+
+    def sql(self, statement: str):
+        super().sql(statement)
+        held = self.tables.get(statement.split()[2]) if statement.startswith("alter") else None
+        if held:
+            days = {dt.date.fromisoformat(day) for day in re.findall(r"dt = '([^']+)'", statement)}
+            rows, columns = held
+            keep = [day not in days for day in rows.column("dt").to_pylist()]
+            self.tables[statement.split()[2]] = (rows.filter(pa.array(keep)), columns)
+        if statement.startswith("select cast(dt as string)"):
+            relation = statement.split(" from ")[1].split()[0]
+            with duckdb.connect() as con:
+                rows = self.tables[relation][0]
+                return _Rows(
+                    con.execute(
+                        "select dt::varchar, count(*), epoch_us(max(loaded_at)) from rows "
+                        "group by all"
+                    ).fetchall()
+                )
+        if statement.startswith("describe table extended"):
+            return _Rows([])  # not on this machine: nothing to remember
+        return None
+
+
+@dataclasses.dataclass
+class _Column:
+    name: str
+    isPartition: bool
+
+
+@pytest.fixture
+def raw():
+    """A raw table of the loader's form: a landing day's records, each write moving
+    loaded_at forward."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.web_events as select date '2026-01-01' + (i % 3)::int as dt, "
+        "'f' || (i % 3) || '.jsonl' as file, i // 3 + 1 as line, '{}' as record, "
+        "timestamp '2026-01-05 06:00:00' as loaded_at from range(30) r(i)"
+    )
+    yield con
+    con.close()
+
+
+def _held(session: DaySpark, relation: str) -> list[tuple]:
+    rows = session.tables[relation][0].to_pylist()
+    return sorted((row["dt"], row["line"], row["record"]) for row in rows)
+
+
+def _in_duckdb(con) -> list[tuple]:
+    return sorted(con.execute("select dt, line, record from raw.web_events").fetchall())
+
+
+def test_a_raw_table_is_kept_by_day_and_only_the_days_that_changed_go(raw):
+    session = DaySpark()
+    by_day = ["raw.web_events"]
+    assert spark.push_tables(session, raw, by_day, by_day=by_day) == [
+        "raw.web_events (whole: 3 days)"
+    ]
+    assert session.tables["raw.web_events"][1] == ("dt",)
+    assert _held(session, "raw.web_events") == _in_duckdb(raw)
+
+    # Nothing changed: nothing goes.
+    session.writes.clear()
+    assert spark.push_tables(session, raw, by_day, by_day=by_day) == [
+        "raw.web_events (0 of 3 days sent, 0 dropped)"
+    ]
+    assert session.writes == []
+
+    # A day reloaded (the same number of rows, loaded later), a record erased (rewritten,
+    # loaded later), a day gone (all of its records rejected on a reload), a new day.
+    raw.execute(
+        "update raw.web_events set loaded_at = timestamp '2026-01-06 06:00:00' "
+        "where dt = date '2026-01-02'"
+    )
+    raw.execute(
+        "update raw.web_events set record = '{\"erased\": true}', "
+        "loaded_at = timestamp '2026-01-06 07:00:00' where dt = date '2026-01-01' and line = 4"
+    )
+    raw.execute("delete from raw.web_events where dt = date '2026-01-03'")
+    raw.execute(
+        "insert into raw.web_events select date '2026-01-04', 'f4.jsonl', i + 1, '{}', "
+        "timestamp '2026-01-06 07:00:00' from range(5) r(i)"
+    )
+    session.writes.clear()
+    assert spark.push_tables(session, raw, by_day, by_day=by_day) == [
+        "raw.web_events (3 of 3 days sent, 1 dropped)"
+    ]
+    sent = pa.concat_tables([rows for _, _, rows, _ in session.writes])
+    assert sorted(set(sent.column("dt").to_pylist())) == [
+        dt.date(2026, 1, 1),
+        dt.date(2026, 1, 2),
+        dt.date(2026, 1, 4),
+    ]
+    assert [mode for _, mode, _, _ in session.writes] == ["append"] * len(session.writes)
+    assert _held(session, "raw.web_events") == _in_duckdb(raw)
+
+
+def test_a_raw_table_held_in_another_form_goes_whole_again(raw):
+    """A table Spark holds unpartitioned (an earlier version's, a cluster's) or with other
+    columns is replaced by one partitioned by day."""
+    session = DaySpark()
+    spark.push_tables(session, raw, ["raw.web_events"])  # whole, unpartitioned
+    assert session.tables["raw.web_events"][1] == ()
+    assert spark.push_tables(session, raw, ["raw.web_events"], by_day=["raw.web_events"]) == [
+        "raw.web_events (whole: 3 days)"
+    ]
+    assert session.tables["raw.web_events"][1] == ("dt",)
+    raw.execute("alter table raw.web_events add column source varchar")
+    assert spark.push_tables(session, raw, ["raw.web_events"], by_day=["raw.web_events"]) == [
+        "raw.web_events (whole: 3 days)"
+    ]
+    assert "source" in session.tables["raw.web_events"][0].column_names
 
 
 class ServingSpark:

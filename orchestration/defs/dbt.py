@@ -31,8 +31,9 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.defs.ingestion import WAREHOUSE_POOL
+from orchestration.defs.ingestion import WAREHOUSE_POOL, raw_asset_key
 from orchestration.defs.resources import Warehouse
+from orchestration.ingestion.specs import ENTITY_SPECS
 from orchestration.project import dbt_project
 from orchestration.settings import set_environment
 
@@ -153,7 +154,8 @@ def _dbt_build_on_spark(
 ) -> Iterator:
     """The group's `dbt build` on the run's Spark Connect server (JOURNEY_ENGINE=spark;
     orchestration/spark.py): first the tables Dagster assets write (raw, measurement) that
-    the group reads go to Spark, then dbt builds and tests there, then every node it built
+    the group reads go to Spark (of the loader's raw tables, the landing days that
+    changed), then dbt builds and tests there, then every node it built
     comes back into journey.duckdb for the Python models, the run's health and publishing.
 
     The incremental base models overwrite the partitions of the landing days a run changes
@@ -165,8 +167,10 @@ def _dbt_build_on_spark(
     settings = warehouse.settings()
     spark = connect(warehouse.spark_address)
     with warehouse.connect() as con:
-        pushed = push_tables(spark, con, asset_owned_inputs(context.assets_def))
-    context.log.info(f"on Spark: {len(pushed)} tables read by this group ({', '.join(pushed)})")
+        pushed = push_tables(
+            spark, con, asset_owned_inputs(context.assets_def), by_day=loaded_by_day()
+        )
+    context.log.info(f"on Spark: {len(pushed)} tables read by this group: {'; '.join(pushed)}")
     environment = {
         **settings.environment(),
         **(run_window or {}),
@@ -187,6 +191,12 @@ def _dbt_build_on_spark(
     with warehouse.connect() as con:
         pull_tables(spark, con, relations)
     context.log.info(f"from Spark into journey.duckdb: {len(relations)} tables")
+
+
+def loaded_by_day() -> list[str]:
+    """The loader's raw tables (schema.name), a landing day's rows each, which Spark keeps
+    partitioned by day, sending only the days that changed (orchestration/spark.py)."""
+    return [".".join(raw_asset_key(spec).path) for spec in ENTITY_SPECS]
 
 
 def asset_owned_inputs(assets_def: dg.AssetsDefinition) -> list[str]:
