@@ -14,5 +14,5 @@ docs:
 ui:
 	./uvw run --frozen journey ui
 SIZES ?= S,M
-bench: ## time full build, daily run and lower bound per size: make bench SIZES=S,M,L (docs/performance.md)
+bench: ## time full build, daily run, its rerun and lower bound per size: make bench SIZES=S,M,L (docs/performance.md)
 	./uvw run --frozen python -m journey_tools.benchmark --sizes $(SIZES)

@@ -7,6 +7,8 @@ that many days plus one, then measures, each as its own process:
 
 - the full build: `journey run` over the first `days` days into a new warehouse;
 - the daily run: `journey run` of the one extra day on that warehouse;
+- the rerun: that day's `journey run` once more, which changes nothing (its files are loaded
+  again, the same rows; no model step is built again: orchestration/unchanged.py);
 - the lower bound: the compiled SQL of every dbt model executed directly, in dependency
   order, in one DuckDB connection on a copy of the warehouse as the full build left it
   (no dbt, no Dagster, no tests); seeds are loaded from their CSV files.
@@ -95,6 +97,7 @@ class SizeFigures:
     web_events_full: int = 0
     full: RunFigures | None = None
     daily: RunFigures | None = None
+    rerun: RunFigures | None = None
     lower_bound: RunFigures | None = None
     slowest_models: list[tuple[str, float]] = field(default_factory=list)
     load_average: str = ""  # of the machine, 1/5/15 minutes, when this size finished
@@ -491,6 +494,9 @@ def measure_lower_bound(
 # -- one size, and the report -------------------------------------------------------------
 
 
+RERUN = "rerun, no change"
+
+
 def measure_size(
     size: Size,
     cache_dir: Path,
@@ -534,6 +540,10 @@ def measure_size(
         )
         if figures.daily.exit_code == 0:
             figures.rows_daily = rows_loaded(warehouse, (daily, daily))
+            print(f"[{size.name}] the same day again (a run that changes nothing)")
+            figures.rerun = measure_journey_run(
+                RERUN, landing, warehouse, daily, daily, log_dir / f"{size.name}-rerun.log"
+            )
         figures.load_average = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         progress(figures)
     if not skip_lower_bound:
@@ -592,11 +602,12 @@ def markdown(results: list[SizeFigures], command: str) -> str:
         "|---|---|---|---|---|" + "---|" * len(STAGES) + "---|---|---|---|",
     ]
     for r in results:
-        for run in (r.full, r.daily, r.lower_bound):
+        for run in (r.full, r.daily, r.rerun, r.lower_bound):
             if run is None:
                 continue
             web = r.web_events_full if run.label != "daily run" else r.rows_daily.get("web", 0)
-            rate = web / run.wall_seconds if run.wall_seconds and run.label != "lower bound" else 0
+            counted = run.label not in ("lower bound", RERUN)
+            rate = web / run.wall_seconds if run.wall_seconds and counted else 0
             stages = " | ".join(_s(run.stage_seconds.get(stage)) for stage in STAGES)
             failed = "" if run.exit_code == 0 else " (FAILED)"
             lines.append(

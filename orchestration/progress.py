@@ -18,6 +18,8 @@ from typing import Any, TextIO
 import dagster as dg
 from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 
+from orchestration.unchanged import SINCE_METADATA
+
 LOGGER_NAME = "journey"
 PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
@@ -31,6 +33,7 @@ class StepProgress:
     checks_passed: int = 0
     checks_warned: int = 0
     checks_failed: int = 0
+    unchanged_since: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -78,6 +81,8 @@ class ProgressHandler(logging.Handler):
             # A raw asset reports the totals of its whole window on each partition's
             # materialisation: take them once.
             metadata = event.event_specific_data.materialization.metadata
+            if SINCE_METADATA in metadata:
+                progress.unchanged_since = str(metadata[SINCE_METADATA].value)
             if "records_loaded" in metadata:
                 progress.records_loaded = int(metadata["records_loaded"].value)
                 progress.records_rejected = int(metadata["records_rejected"].value)
@@ -100,6 +105,11 @@ class ProgressHandler(logging.Handler):
             parts.append(
                 f"{progress.records_loaded:,} records loaded, "
                 f"{progress.records_rejected:,} rejected"
+            )
+        elif progress.unchanged_since:
+            parts.append(
+                f"{len(progress.materialized)} asset(s) unchanged since run "
+                f"{progress.unchanged_since[:8]}"
             )
         elif progress.materialized:
             parts.append(f"{len(progress.materialized)} asset(s)")

@@ -22,6 +22,7 @@ from orchestration.defs.dbt import full_refresh_run_config
 from orchestration.defs.schedules import DAILY_JOB_NAME, PUBLISH_JOB_NAME
 from orchestration.health.summary import run_health_lines
 from orchestration.settings import Settings
+from orchestration.unchanged import SINCE_METADATA
 
 # The process id of the `journey run` that executes a run, so a later one can tell a
 # run whose process died from one still in progress.
@@ -51,6 +52,9 @@ class RunOutcome:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
+    # The model steps not built again (orchestration/unchanged.py), each with the run that
+    # built its tables from the same inputs.
+    unchanged: dict[str, str] = field(default_factory=dict)
 
 
 def _first_line(text: str) -> str:
@@ -116,6 +120,10 @@ def _outcome(result: dg.ExecuteInProcessResult) -> RunOutcome:
             outcome.checks_warned.append(name)
         else:
             outcome.checks_failed.append(name)
+    for event in result.get_asset_materialization_events():
+        since = event.materialization.metadata.get(SINCE_METADATA)
+        if since is not None and event.step_key:
+            outcome.unchanged[event.step_key] = str(since.value)
     if not result.success:
         failures = [
             f"step {event.step_key}: {_first_line(_error_text(event.step_failure_data.error))}"
@@ -246,6 +254,13 @@ def summarise(
             f"tests: {ran} ran, {outcome.checks_passed} passed, {warned} warned, {failed} failed "
             "(dbt tests and the loader's checks, as Dagster asset checks)"
         )
+        if outcome.unchanged:
+            runs = ", ".join(sorted({run[:8] for run in outcome.unchanged.values()}))
+            lines.append(
+                f"models: {len(outcome.unchanged)} step(s) not built again, their dbt tests not "
+                f"run again: raw, the project and the settings are as when run {runs} built "
+                "them (`journey run --full-refresh` builds anyway)"
+            )
         lines += [f"  failed: {name}" for name in outcome.checks_failed[:20]]
         lines += [f"  warned: {name}" for name in outcome.checks_warned[:20]]
         lines += run_health_lines(con, outcome.run_id, settings.landing_dir)

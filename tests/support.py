@@ -23,8 +23,11 @@ PIPELINE_START = dt.date(2026, 2, 1)
 PIPELINE_DAYS = 14
 PIPELINE_CUSTOMERS = 800
 PIPELINE_SEED = 7
-# Marts that describe a run rather than the data: they differ between runs by design.
-RUN_SPECIFIC_TABLES = frozenset({"marts.fct_run_health"})
+# Tables that describe runs rather than the data: they differ between runs by design (the
+# run-health mart; what each model step was last built from, orchestration/unchanged.py).
+RUN_SPECIFIC_TABLES = frozenset(
+    {"marts.fct_run_health", "orchestration.asset_inputs", "orchestration.raw_day_digests"}
+)
 
 
 @dataclass

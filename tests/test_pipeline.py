@@ -10,10 +10,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.defs.health import dbt_test_counts
 from orchestration.ingestion.specs import ENTITY_SPECS
 from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable
 from orchestration.runner import run_pipeline
-from tests.support import PIPELINE_DAYS, PIPELINE_START, snapshot
+from tests.support import PIPELINE_DAYS, PIPELINE_START, snapshot, snapshot_file
 
 
 def test_the_run_succeeds_with_every_asset_check_passing(pipeline):
@@ -143,6 +144,46 @@ def test_rerunning_past_partitions_changes_no_raw_staging_or_mart_row(
     reader.close()
     with rerun.connect() as con:
         assert snapshot(con, ("raw", "staging", "marts")) == before
+
+
+MODEL_STEPS = {
+    "journey_dbt_incremental",
+    "journey_dbt_models",
+    "journey_dbt_measurement_marts",
+    "clv_model",
+    "measurement__markov_removal_effects",
+    "measurement__experiment_statistics",
+}
+
+
+def test_a_rerun_that_changes_nothing_builds_no_model_and_publishes_the_same_marts(
+    pipeline, monkeypatch, tmp_path
+):
+    """The last day run again on a copy of the reference warehouse: its files are loaded
+    again (the same rows), then every model step finds raw, the project and the settings
+    as the reference run left them and builds nothing (issue #18's no-op run): no dbt test
+    runs, and the marts, the Python models' tables and the published copy stay as they were."""
+    rerun = pipeline.copy(tmp_path / "warehouse")
+    monkeypatch.setenv("JOURNEY_WAREHOUSE_DIR", str(rerun.settings.warehouse_dir))
+    schemas = ("staging", "intermediate", "marts", "measurement")
+    with rerun.connect() as con:
+        before = snapshot(con, schemas)
+    published = snapshot_file(rerun.settings.published_dir / "bi.duckdb", ("marts",))
+    instance = dg.DagsterInstance.ephemeral()
+    last = PIPELINE_START + dt.timedelta(days=PIPELINE_DAYS - 1)
+
+    outcome = run_pipeline(rerun.settings, last, last, instance=instance)
+
+    assert outcome.success, outcome.failure
+    assert outcome.unchanged == dict.fromkeys(MODEL_STEPS, pipeline.outcome.run_id)
+    assert dbt_test_counts(instance, outcome.run_id) == (0, 0, 0)
+    assert outcome.checks_failed == [] and 0 < outcome.checks_passed < 50
+    with rerun.connect() as con:
+        assert snapshot(con, schemas) == before
+        loaded = con.execute("select max(loaded_at) from raw.web_events").fetchone()[0]
+    with pipeline.connect() as con:
+        assert loaded > con.execute("select max(loaded_at) from raw.web_events").fetchone()[0]
+    assert snapshot_file(rerun.settings.published_dir / "bi.duckdb", ("marts",)) == published
 
 
 JOURNEY_MARTS = (

@@ -9,6 +9,7 @@ import datetime as dt
 import dagster as dg
 import duckdb
 
+from orchestration import unchanged
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement.markov import Journey, RemovalEffect, journeys_from_steps
@@ -87,11 +88,15 @@ def write_removal_effects(
 def markov_removal_effects(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    build = unchanged.begin(context, warehouse)
+    if build.unchanged_since:
+        return unchanged.unchanged_results(context, build)[0]
     fitted_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with warehouse.connect() as con:
         journeys = read_journeys(con)
         effects = fit_removal_effects(journeys)
         write_removal_effects(con, effects, fitted_at)
+    unchanged.end(context, warehouse, build)
     converting = sum(journey.is_converting for journey in journeys)
     probability = effects[0].conversion_probability if effects else 0.0
     if not converting:

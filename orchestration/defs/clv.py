@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from orchestration import unchanged
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement.clv import (
@@ -98,9 +99,14 @@ def clv_model(context: dg.AssetExecutionContext, warehouse: Warehouse):
 
     `model_fitted_at` is the last day of data at 00:00, so a rerun on the same data
     writes identical tables (and identical marts)."""
+    build = unchanged.begin(context, warehouse)
+    if build.unchanged_since:
+        yield from unchanged.unchanged_results(context, build)
+        return
     threshold = min_repeat_buyers()
     with warehouse.connect() as con:
         run = run_clv(con, threshold)
+    unchanged.end(context, warehouse, build)
     _log(context, run)
     fit, calibration = run.fit, run.calibration
     status = {

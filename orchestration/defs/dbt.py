@@ -31,6 +31,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration import unchanged
 from orchestration.defs.ingestion import WAREHOUSE_POOL, raw_asset_key
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.specs import ENTITY_SPECS
@@ -134,6 +135,12 @@ def _dbt_build(
     # partial-parsing state, so only the first one after a change to the project parses it
     # all (about 13 s; a partial parse about 6 s).
     target = settings.warehouse_dir / "dbt_target"
+    # A group whose inputs are what it was last built from is not built again
+    # (orchestration/unchanged.py), outside a full refresh.
+    build = unchanged.begin(context, warehouse, may_skip=not config.full_refresh)
+    if build.unchanged_since:
+        yield from unchanged.unchanged_results(context, build)
+        return
     if settings.engine == "spark":
         yield from _dbt_build_on_spark(context, dbt, warehouse, args, target, run_window)
         return
@@ -142,6 +149,7 @@ def _dbt_build(
     with _environment({**settings.environment(), **(run_window or {})}):
         invocation = dbt.cli(args, context=context, target_path=target)
         yield from invocation.stream()
+    unchanged.end(context, warehouse, build)
 
 
 def _dbt_build_on_spark(

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from orchestration import unchanged
 from orchestration.defs.ingestion import WAREHOUSE_POOL
 from orchestration.defs.resources import Warehouse
 from orchestration.measurement.experiments import (
@@ -53,9 +54,13 @@ def srm_threshold(project_file: Path = REPO_ROOT / "dbt_project.yml") -> float:
 def experiment_statistics(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
+    build = unchanged.begin(context, warehouse)
+    if build.unchanged_since:
+        return unchanged.unchanged_results(context, build)[0]
     threshold = srm_threshold()
     with warehouse.connect() as con:
         statistics = run_experiments(con)
+    unchanged.end(context, warehouse, build)
     experiments = sorted({row.experiment_id for row in statistics})
     mismatched = sorted(
         {
