@@ -99,9 +99,13 @@ class Build:
 
 def begin(context: dg.AssetExecutionContext, warehouse: Warehouse, may_skip: bool = True) -> Build:
     """`start` for a step of a run: the step is its op; it may skip only when the run
-    materialises all its assets."""
+    materialises all its assets and is not a full refresh (`journey run --full-refresh`
+    builds every step)."""
     settings = warehouse.settings()
-    whole = context.selected_asset_keys == context.assets_def.keys
+    whole = whole_step(context)
+    ops = (context.run.run_config or {}).get("ops") or {}
+    refresh = any((op or {}).get("config", {}).get("full_refresh") for op in ops.values())
+    may_skip = may_skip and not refresh
     with warehouse.connect() as con:
         return start(
             con,
@@ -114,9 +118,17 @@ def begin(context: dg.AssetExecutionContext, warehouse: Warehouse, may_skip: boo
 
 def end(context: dg.AssetExecutionContext, warehouse: Warehouse, build: Build) -> None:
     """`finish` for a step of a run that built all its assets."""
-    if context.selected_asset_keys == context.assets_def.keys:
+    if whole_step(context):
         with warehouse.connect() as con:
             finish(con, build, context.run_id)
+
+
+def whole_step(context: dg.AssetExecutionContext) -> bool:
+    """Whether the step materialises every asset it has (not a selection of some, from the
+    UI or a subset job, where Dagster's `assets_def.keys` are the selected ones too)."""
+    return set(context.selected_asset_keys) == set(
+        context.assets_def.node_keys_by_output_name.values()
+    )
 
 
 def unchanged_results(context: dg.AssetExecutionContext, build: Build) -> list:

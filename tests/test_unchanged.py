@@ -1,16 +1,17 @@
 """A model step is skipped exactly when what it is built from is what it was last built
 from (orchestration/unchanged.py): raw's rows by content, the project, the settings."""
 
-from __future__ import annotations
-
 import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
 from orchestration import unchanged
+from orchestration.defs.dbt import DbtBuildConfig
+from orchestration.defs.resources import Warehouse
 from orchestration.settings import Settings
 from tests.conftest import DAY, Landing
 from tests.test_ingestion_bad_input import GOOD
@@ -151,3 +152,61 @@ def test_a_digest_does_not_depend_on_when_rows_were_written(con: duckdb.DuckDBPy
     assert unchanged.raw_digests(con) == before
     con.execute("update raw.erasure_ledger_like set request_id = 'r-2'")
     assert unchanged.raw_digests(con) != before
+
+
+def _stand_in_step(calls: list[str]) -> dg.AssetsDefinition:
+    """A model step of two assets that records its builds in `calls`, as the Python model
+    steps do (orchestration/defs/clv.py)."""
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec("left", skippable=True), dg.AssetSpec("right", skippable=True)],
+        can_subset=True,
+    )
+    def step(context: dg.AssetExecutionContext, warehouse: Warehouse, config: DbtBuildConfig):
+        build = unchanged.begin(context, warehouse)
+        if build.unchanged_since:
+            yield from unchanged.unchanged_results(context, build)
+            return
+        calls.append(",".join(sorted(k.to_user_string() for k in context.selected_asset_keys)))
+        unchanged.end(context, warehouse, build)
+        for key in sorted(context.selected_asset_keys):
+            yield dg.MaterializeResult(asset_key=key)
+
+    return step
+
+
+def test_a_step_of_a_run_skips_unless_partial_or_a_full_refresh(tmp_path: Path):
+    calls: list[str] = []
+    step = _stand_in_step(calls)
+    resources = {"warehouse": Warehouse(warehouse_dir=str(tmp_path), landing_dir=str(tmp_path))}
+
+    def run(selection=None, full_refresh=False) -> dg.ExecuteInProcessResult:
+        config = {"ops": {"step": {"config": {"full_refresh": full_refresh}}}}
+        result = dg.materialize([step], selection=selection, resources=resources, run_config=config)
+        assert result.success
+        return result
+
+    def since(result) -> set:
+        return {
+            event.materialization.metadata.get(unchanged.SINCE_METADATA)
+            for event in result.get_asset_materialization_events()
+        }
+
+    first = run()
+    second = run()
+    assert calls == ["left,right"]
+    assert since(second) == {dg.TextMetadataValue(first.run_id)}
+    assert {e.asset_key for e in second.get_asset_materialization_events()} == {
+        dg.AssetKey("left"),
+        dg.AssetKey("right"),
+    }
+
+    run(full_refresh=True)
+    assert calls == ["left,right"] * 2
+    refreshed = run()
+    assert calls == ["left,right"] * 2 and since(refreshed) != {None}
+
+    run(selection=["left"])  # a part of the step: built, and nothing recorded
+    assert calls[-1] == "left"
+    run()
+    assert calls[-1] == "left,right" and len(calls) == 4

@@ -126,7 +126,7 @@ def _dbt_build(
     # one day.)
     args = ["build", "--no-use-colors", "--no-write-json", "--log-level-file", "none"]
     args += ["--exclude-resource-type", "unit_test"]
-    if only_buildable_tests and context.selected_asset_keys == context.assets_def.keys:
+    if only_buildable_tests and unchanged.whole_step(context):
         # A test that also reads a model of a later group (a seed's golden cases) runs there.
         args += ["--indirect-selection", "buildable"]
     if config.full_refresh:
