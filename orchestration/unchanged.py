@@ -177,7 +177,8 @@ def start(
 
 
 def finish(con: duckdb.DuckDBPyConnection, build: Build, run_id: str) -> None:
-    """Record that `build` succeeded in run `run_id` (nothing for a step that may not skip)."""
+    """Record that `build` succeeded in run `run_id` (nothing on Spark, where a step has no
+    fingerprint)."""
     if build.fingerprint is None:
         return
     con.execute(
