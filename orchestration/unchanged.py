@@ -97,7 +97,7 @@ class Build:
     unchanged_since: str | None = None
 
 
-def begin(context: dg.AssetExecutionContext, warehouse: Warehouse, may_skip: bool = True) -> Build:
+def begin(context: dg.AssetExecutionContext, warehouse: Warehouse) -> Build:
     """`start` for a step of a run: the step is its op; it may skip only when the run
     materialises all its assets and is not a full refresh (`journey run --full-refresh`
     builds every step)."""
@@ -105,14 +105,13 @@ def begin(context: dg.AssetExecutionContext, warehouse: Warehouse, may_skip: boo
     whole = whole_step(context)
     ops = (context.run.run_config or {}).get("ops") or {}
     refresh = any((op or {}).get("config", {}).get("full_refresh") for op in ops.values())
-    may_skip = may_skip and not refresh
     with warehouse.connect() as con:
         return start(
             con,
             settings,
             context.op_execution_context.op.name,
             dbt_environment(settings),
-            may_skip=may_skip and whole,
+            may_skip=whole and not refresh,
         )
 
 

@@ -140,6 +140,8 @@ def test_rerunning_past_partitions_changes_no_raw_staging_or_mart_row(
     )
 
     assert outcome.success, outcome.failure
+    # Built, not skipped: the lookback is a setting the reference run did not have.
+    assert outcome.unchanged == {}
     reader.execute("select count(*) from information_schema.tables").fetchall()
     reader.close()
     with rerun.connect() as con:

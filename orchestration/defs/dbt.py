@@ -137,7 +137,7 @@ def _dbt_build(
     target = settings.warehouse_dir / "dbt_target"
     # A group whose inputs are what it was last built from is not built again
     # (orchestration/unchanged.py), outside a full refresh.
-    build = unchanged.begin(context, warehouse, may_skip=not config.full_refresh)
+    build = unchanged.begin(context, warehouse)
     if build.unchanged_since:
         yield from unchanged.unchanged_results(context, build)
         return
