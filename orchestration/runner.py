@@ -263,6 +263,11 @@ def summarise(
             )
         lines += [f"  failed: {name}" for name in outcome.checks_failed[:20]]
         lines += [f"  warned: {name}" for name in outcome.checks_warned[:20]]
+        if outcome.checks_failed or outcome.checks_warned:
+            lines.append(
+                "  a dbt test's rows (a not_null_<model> test's: its columns with nulls): "
+                "`journey dev`, then `dbt show --select <test>`"
+            )
         lines += run_health_lines(con, outcome.run_id, settings.landing_dir)
         lines += _kpi_summary(con)
     finally:

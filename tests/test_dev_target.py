@@ -4,6 +4,7 @@ production marts as they are now, without a run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,10 +16,10 @@ from orchestration.project import REPO_ROOT, dbt_executable
 from tests.support import run_journey
 
 
-def _dbt(warehouse_dir, target_path, *args: str) -> None:
-    command = [dbt_executable(), "build", "--select", "kpi_funnel"]
+def _dbt(warehouse_dir, target_path, *args: str) -> str:
+    """A plain dbt command in the project, as an analytics engineer types it."""
     result = subprocess.run(
-        [*command, "--target-path", str(target_path), *args],
+        [dbt_executable(), *args, "--target-path", str(target_path)],
         cwd=REPO_ROOT,
         env={**os.environ, "JOURNEY_WAREHOUSE_DIR": str(warehouse_dir)},
         capture_output=True,
@@ -26,6 +27,7 @@ def _dbt(warehouse_dir, target_path, *args: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+    return result.stdout
 
 
 def _awareness_rows(path) -> int:
@@ -53,9 +55,29 @@ def test_a_mart_rebuilt_by_hand_on_the_dev_copy_then_published_without_a_run(pip
 
     # Plain `dbt build`: the dev target, so the dev copy gets the model back and the
     # production file is not even opened.
-    _dbt(warehouse, tmp_path / "dbt_dev")
+    _dbt(warehouse, tmp_path / "dbt_dev", "build", "--select", "kpi_funnel")
     assert _awareness_rows(dev) == awareness
     assert production.stat().st_mtime_ns == untouched
+
+    # A model's not-null columns are one data test (macros/generic_tests/not_null_columns.sql):
+    # `dbt show` on it names each column that holds nulls, with how many rows.
+    with duckdb.connect(str(dev)) as con:
+        con.execute(
+            "update marts.dim_customers set orders_count = null where customer_id in "
+            "(select customer_id from marts.dim_customers order by customer_id limit 2)"
+        )
+        con.execute(
+            "update marts.dim_customers set lifetime_revenue = null where customer_id = "
+            "(select max(customer_id) from marts.dim_customers)"
+        )
+    shown = _dbt(
+        warehouse, tmp_path / "dbt_dev", "show", "--select", "not_null_dim_customers",
+        "--output", "json", "--quiet",
+    )  # fmt: skip
+    assert json.loads(shown)["show"] == [
+        {"column_name": "orders_count", "null_rows": 2},
+        {"column_name": "lifetime_revenue", "null_rows": 1},
+    ]
 
     # A change in production (here: rows gone) reaches BI with `journey publish` alone ...
     with duckdb.connect(str(production)) as con:
@@ -65,6 +87,6 @@ def test_a_mart_rebuilt_by_hand_on_the_dev_copy_then_published_without_a_run(pip
     assert _awareness_rows(warehouse / "published" / "bi.duckdb") == 0
 
     # ... and so does the model rebuilt in production by hand.
-    _dbt(warehouse, tmp_path / "dbt_prod", "--target", "prod")
+    _dbt(warehouse, tmp_path / "dbt_prod", "build", "--select", "kpi_funnel", "--target", "prod")
     assert run_journey(settings, "publish").returncode == 0
     assert _awareness_rows(warehouse / "published" / "bi.duckdb") == awareness

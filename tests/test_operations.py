@@ -119,5 +119,7 @@ def test_daily_runs_with_killed_runs_end_identical_to_one_full_run(
     con.close()
     failed = run_journey(settings, "run", "--verbose", "--from", _day(last), "--to", _day(last))
     assert failed.returncode != 0
-    assert "not_null_stg_web__events_message_id" in failed.stdout + failed.stderr
+    output = failed.stdout + failed.stderr
+    assert "failed: staging/stg_web__events:not_null_stg_web__events\n" in output
+    assert "dbt show --select <test>" in output
     assert _digest(bi) == published, "BI keeps the last copy that passed its tests"
