@@ -113,7 +113,8 @@ def _dbt_build(
     only_buildable_tests: bool = False,
 ) -> Iterator:
     settings = warehouse.settings()
-    # Unit tests check the SQL, not the data: CI runs them (tests/test_dbt_unit_tests.py),
+    # Unit tests check the SQL, not the data: CI runs them
+    # (tests/test_pipeline.py::test_every_dbt_unit_test_passes),
     # production runs skip them.
     # No colour codes: dbt's output goes to the run's log file (or a test's captured output).
     # No manifest.json or run_results.json: nothing reads them (dagster-dbt reads dbt's
