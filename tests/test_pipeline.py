@@ -12,7 +12,7 @@ import duckdb
 
 from orchestration.defs.health import dbt_test_counts
 from orchestration.ingestion.specs import ENTITY_SPECS
-from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable
+from orchestration.project import DBT_TARGET, PROJECT_INPUTS, REPO_ROOT, dbt_executable
 from orchestration.runner import run_pipeline
 from tests.support import PIPELINE_DAYS, PIPELINE_START, snapshot, snapshot_file
 
@@ -299,9 +299,20 @@ def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_p
         "JOURNEY_WAREHOUSE_DIR": str(copy.settings.warehouse_dir),
         "DBT_PROFILES_DIR": str(profiles),
     }
+    # MetricFlow reads <project>/target/semantic_manifest.json, whichever target last parsed
+    # there (an analytics engineer's `dbt build` writes the dev target's): the project is
+    # parsed here for the pipeline's target, in a folder of links to it.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT_INPUTS:
+        (project / name).symlink_to(REPO_ROOT / name)
+    parsed = subprocess.run(
+        [dbt_executable(), "parse", "--quiet"], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert parsed.returncode == 0, parsed.stdout[-4000:]
     mf = str(Path(dbt_executable()).with_name("mf"))
     validated = subprocess.run(
-        [mf, "validate-configs"], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+        [mf, "validate-configs"], cwd=project, env=env, capture_output=True, text=True
     )
     assert validated.returncode == 0, validated.stdout[-4000:] + validated.stderr[-2000:]
     assert "ERRORS: 0" in validated.stdout
@@ -309,7 +320,7 @@ def test_the_semantic_layer_validates_and_answers_from_the_marts(pipeline, tmp_p
     answer = tmp_path / "sessions.csv"
     queried = subprocess.run(
         [mf, "query", "--metrics", "sessions,orders", "--csv", str(answer)],
-        cwd=REPO_ROOT,
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
