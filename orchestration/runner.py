@@ -52,6 +52,8 @@ class RunOutcome:
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
     checks_warned: list[str] = field(default_factory=list)
+    # Whether a dbt data test (not a loader or run-health check) failed or warned.
+    dbt_tests_flagged: bool = False
     # The model steps not built again (orchestration/unchanged.py), each with the run that
     # built its tables from the same inputs.
     unchanged: dict[str, str] = field(default_factory=dict)
@@ -116,7 +118,11 @@ def _outcome(result: dg.ExecuteInProcessResult) -> RunOutcome:
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.passed:
             outcome.checks_passed += 1
-        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            continue
+        unique_id = evaluation.metadata.get("unique_id")  # dagster-dbt's, on a dbt test's
+        if unique_id is not None and str(unique_id.value).startswith("test."):
+            outcome.dbt_tests_flagged = True
+        if evaluation.severity == dg.AssetCheckSeverity.WARN:
             outcome.checks_warned.append(name)
         else:
             outcome.checks_failed.append(name)
@@ -263,7 +269,7 @@ def summarise(
             )
         lines += [f"  failed: {name}" for name in outcome.checks_failed[:20]]
         lines += [f"  warned: {name}" for name in outcome.checks_warned[:20]]
-        if outcome.checks_failed or outcome.checks_warned:
+        if outcome.dbt_tests_flagged:
             lines.append(
                 "  a dbt test's rows (a not_null_<model> test's: its columns with nulls): "
                 "`journey dev`, then `dbt show --select <test>`"

@@ -5,6 +5,7 @@ figures on the page equal the SQL that defines them."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import struct
@@ -133,6 +134,18 @@ def test_every_publish_writes_the_report_and_the_run_names_it(pipeline, report_d
         assert names <= set(page.links)  # every page links to every page
     summary = summarise(pipeline.settings, pipeline.outcome, 1.0)
     assert f"report:           {report_dir / 'index.html'}" in summary
+    # How to see a dbt test's rows: said when a dbt test failed or warned, not for a
+    # loader's or run health's check.
+    hint = "`journey dev`, then `dbt show --select <test>`"
+    assert hint not in summary
+    late = dataclasses.replace(pipeline.outcome, checks_warned=["raw/web_events:landing_fresh"])
+    assert hint not in summarise(pipeline.settings, late, 1.0)
+    flagged = dataclasses.replace(
+        pipeline.outcome,
+        checks_warned=["staging/stg_crm__orders:not_null_stg_crm__orders_warn"],
+        dbt_tests_flagged=True,
+    )
+    assert hint in summarise(pipeline.settings, flagged, 1.0)
 
 
 def test_every_section_says_something_and_every_chart_is_drawn_or_says_why(pages, bi):
