@@ -22,7 +22,7 @@ BIN = Path(sys.executable).parent
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
-        # Every core: about 2 minutes on one, and the suite's other worker is often idle.
+        # Every core: about 80 s on one, and the suite's other worker is often idle.
         ["sqlfluff", "lint", "models", "data-tests", "--disable-progress-bar", "--processes", "0"],
     ],
     ids=["ruff-check", "ruff-format", "sqlfluff"],
@@ -36,6 +36,59 @@ def test_the_code_passes_its_linter(command):
         check=False,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+
+
+def test_the_sqlfluff_templater_renders_as_jinja_with_macros_compiled_once(monkeypatch):
+    """`.sqlfluff`'s `journey_jinja` (journey_tools/sqlfluff_templater.py) renders a model
+    exactly as SQLFluff's jinja templater does with the same settings, and compiles each
+    file of macros/ once per process, where the jinja templater compiles it again for every
+    file it renders (twice each: why the templater exists)."""
+    from jinja2 import Environment
+    from sqlfluff.core import FluffConfig
+    from sqlfluff.core.templaters.jinja import JinjaTemplater
+
+    from journey_tools import sqlfluff_templater
+
+    class UncachedJinja(JinjaTemplater):
+        name = "journey_jinja"  # SQLFluff's own code, reading the same settings
+
+    macro_texts = {path.read_text() for path in (REPO_ROOT / "macros").rglob("*.sql")}
+    compiled: list[str] = []
+    compile_once = Environment.compile
+
+    def counting_compile(env, source, *args, **kwargs):
+        if source in macro_texts:
+            compiled.append(source)
+        return compile_once(env, source, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", counting_compile)
+    monkeypatch.setattr(sqlfluff_templater, "_COMPILED", {})
+    monkeypatch.chdir(REPO_ROOT)
+    config = FluffConfig.from_root()
+    assert config.get("templater") == "journey_jinja"
+    models = [
+        "models/staging/web/base/base_web__events.sql",
+        "models/staging/crm/stg_crm__orders.sql",
+        "models/intermediate/identity/int_identity_links_evaluated.sql",
+    ]
+
+    def render(templater: JinjaTemplater) -> tuple[list[str], set[int]]:
+        """Each model's rendering, and how often each macro file was compiled."""
+        compiled.clear()
+        rendered = []
+        for model in models:
+            text = (REPO_ROOT / model).read_text()
+            templated, errors = templater.process(in_str=text, fname=model, config=config)
+            assert not errors, (model, errors)
+            assert "{{" not in templated.templated_str, model
+            rendered.append(templated.templated_str)
+        return rendered, {compiled.count(text) for text in macro_texts if text.strip()}
+
+    cached, compiles_cached = render(sqlfluff_templater.CachedMacrosJinjaTemplater())
+    uncached, compiles_uncached = render(UncachedJinja())
+    assert cached == uncached
+    assert compiles_cached == {1}
+    assert compiles_uncached == {2 * len(models)}
 
 
 def _readme_layout() -> list[str]:
