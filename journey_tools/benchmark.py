@@ -29,7 +29,9 @@ the lower bound stays DuckDB's.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
+import gzip
 import itertools
 import json
 import os
@@ -440,19 +442,22 @@ def load_raw_with_duckdb_readers(con, landing: Path) -> None:
                 f"read_json_objects({files}, format = 'newline_delimited', filename = true, "
                 "ignore_errors = true)"
             )
-            record, first_line = "json", 1
+            rows, first_line = f"select filename, json as record from {reader}", 1
         else:
-            reader = (
-                f"read_csv({files}, header = true, all_varchar = true, union_by_name = true, "
-                "filename = true, hive_partitioning = false, ignore_errors = true)"
+            # One reader per header (as the loader groups them): a reader over files of
+            # different headers (union_by_name) holds them all open, gigabytes at M.
+            by_header: dict[tuple[str, ...], list[str]] = {}
+            for file in files:
+                by_header.setdefault(_csv_header(Path(file)), []).append(file)
+            rows = " union all ".join(
+                "select filename, cast(json_object("
+                + ", ".join(f"'{name}', \"{name}\"" for name in header)
+                + f") as json) as record from read_csv({group}, header = true, "
+                "all_varchar = true, filename = true, hive_partitioning = false, "
+                "ignore_errors = true)"
+                for header, group in by_header.items()
             )
-            columns = [
-                name
-                for name, *_ in con.execute(f"describe select * from {reader}").fetchall()
-                if name != "filename"
-            ]
-            pairs = ", ".join(f"'{name}', \"{name}\"" for name in columns)
-            record, first_line = f"cast(json_object({pairs}) as json)", 2  # after the header
+            first_line = 2  # the line after the header
         prefix = str(landing).rstrip("/") + "/"
         con.execute(
             f"""
@@ -461,11 +466,17 @@ def load_raw_with_duckdb_readers(con, landing: Path) -> None:
                 cast(regexp_extract(filename, 'dt=([0-9-]+)', 1) as date) as dt,
                 replace(filename, '{prefix}', '') as file,
                 row_number() over (partition by filename) + {first_line - 1} as line,
-                {record} as record,
+                record,
                 now() as loaded_at
-            from {reader}
+            from ({rows})
             """
         )
+
+
+def _csv_header(path: Path) -> tuple[str, ...]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as text:
+        return tuple(next(csv.reader(text), []))
 
 
 def run_lower_bound(
