@@ -6,8 +6,8 @@ the DuckDB run of that landing.
 Two runs on Spark serve every test here: every landing day but the last, then the last with
 `journey run` (an incremental run: the base models overwrite the partitions of the days it
 changed), so the comparison below is of day-by-day runs on Spark with one full run on DuckDB.
-The first run builds what a Spark run keeps for the next (raw and the partitioned incremental
-group); every other model is rebuilt from scratch by each Spark run. They share the DuckDB
+The first run builds what a Spark run keeps for the next (raw, the partitioned incremental
+group, staging); every other model is rebuilt from scratch by each Spark run. They share the DuckDB
 run's erasure key (the session fixture's key file), so pseudonyms match.
 Compared:
 - the published copy (`published/bi.duckdb`): the same tables, columns and types, and the
@@ -107,9 +107,10 @@ def spark_run(pipeline, tmp_path_factory: pytest.TempPathFactory) -> SparkRun:
 def _run_what_spark_keeps(settings, first: dt.date, last: dt.date) -> None:
     """The daily job's partitioned assets (the loaders and dbt's incremental group) and the
     staging models, for the days first..last, in this process, on a local Spark server of
-    their own. Without their asset checks: a check may read a model this run does not build
-    (a relationship test of an intermediate model, a reconciliation with a mart); the next
-    run, a whole one, runs every check."""
+    their own. No asset check is selected, since a staging model's check may read a model
+    this run does not build (a relationship test of an intermediate model, a reconciliation
+    with a mart); dbt still runs the incremental group's tests, whose parents it builds, and
+    the next run, a whole one, runs every check."""
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     kept = [
