@@ -117,10 +117,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def _termination_signals_delivered(request: pytest.FixtureRequest) -> None:
     """Each test starts with SIGTERM and SIGINT handled as in a process started from a shell.
     The processes a test starts inherit its worker's ignored and blocked signals (through
-    exec), and the suite once found SIGTERM ignored or blocked in a worker after other tests
-    (cause not found; the state, set on purpose, reproduces the failures): the Spark server's
-    kill tests there then failed, their starter and server deaf to SIGTERM. A warning names
-    the test before which it was found."""
+    exec). A suite started as a background job (`pytest … &` in a script) has SIGINT ignored
+    (POSIX shells do that to background commands), and an in-process Dagster run then ignores
+    SIGTERM too (it gives SIGTERM SIGINT's handler: dagster/_utils/interrupts.py): in the
+    worker that had built a run in-process, the Spark server's kill tests failed, their
+    starter and server deaf to SIGTERM. A warning names the test before which it was found."""
     if threading.current_thread() is not threading.main_thread():
         return
     found = []
