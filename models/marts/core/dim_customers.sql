@@ -130,15 +130,22 @@ order_recency as (
 ),
 
 -- RFM quintiles over everyone with a non-cancelled order (5 = most recent, most orders,
--- most revenue). ntile over a total order: ties are broken by customer_id, so people with
--- equal values may land in adjacent quintiles, and every quintile has the same size (±1).
+-- most revenue): 1 + the fifth of people with a strictly smaller value. Equal values share
+-- a score (most buyers have one order: all of them score 1, none is a one-order Champion),
+-- and a score of s or more holds at most (6 - s) fifths of the people.
 rfm_scores as (
 
     select
         customer_id,
-        ntile(5) over (order by last_order_at, customer_id) as rfm_recency_score,
-        ntile(5) over (order by orders_count, customer_id) as rfm_frequency_score,
-        ntile(5) over (order by lifetime_revenue, customer_id) as rfm_monetary_score
+        cast(floor(
+            5.0 * (rank() over (order by last_order_at) - 1) / count(*) over ()
+        ) as integer) + 1 as rfm_recency_score,
+        cast(floor(
+            5.0 * (rank() over (order by orders_count) - 1) / count(*) over ()
+        ) as integer) + 1 as rfm_frequency_score,
+        cast(floor(
+            5.0 * (rank() over (order by lifetime_revenue) - 1) / count(*) over ()
+        ) as integer) + 1 as rfm_monetary_score
     from order_summary
     where last_order_at is not null
 
