@@ -8,9 +8,9 @@
       2. a click id on the landing page: gclid -> google / cpc, msclkid -> bing / cpc;
       3. an external referrer: a search engine's host -> that engine / organic, any other
          host -> the host / referral;
-      4. fbclid without an external referrer -> facebook / referral (Meta appends fbclid to
-         every outbound link, organic or paid, and in-app browsers drop the referrer);
-      5. nothing: (direct) / (none).
+      4. nothing: (direct) / (none). fbclid is no signal (the contract's click ids are
+         gclid and msclkid; GA4 ignores fbclid too): untagged traffic without a referrer is
+         Direct.
     Empty and all-space strings count as absent. Used by int_session_traffic_sources and the
     golden cases (assert_channel_golden_cases). See _channels__macros.yml. -#}
 
@@ -21,7 +21,6 @@
         when {{ url_has_query_param(page_url, 'gclid') }} then 'google'
         when {{ url_has_query_param(page_url, 'msclkid') }} then 'bing'
         when {{ referrer_host }} is not null then coalesce({{ search_engine }}, {{ referrer_host }})
-        when {{ url_has_query_param(page_url, 'fbclid') }} then 'facebook'
         else '(direct)'
     end
 {%- endmacro %}
@@ -33,7 +32,7 @@
             then coalesce(lower({{ trim_to_null(utm_medium) }}), '(not set)')
         when {{ url_has_query_param(page_url, 'gclid') }} or {{ url_has_query_param(page_url, 'msclkid') }} then 'cpc'
         when {{ search_engine }} is not null then 'organic'
-        when {{ referrer_host }} is not null or {{ url_has_query_param(page_url, 'fbclid') }} then 'referral'
+        when {{ referrer_host }} is not null then 'referral'
         else '(none)'
     end
 {%- endmacro %}
