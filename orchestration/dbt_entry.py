@@ -15,6 +15,9 @@ tests/test_dbt_entry.py fails if an upgrade changes what it relies on.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 
 def drop_events_below_level() -> None:
     """dbt-common's loggers skip formatting an event their level would not print (print
@@ -38,8 +41,25 @@ def drop_events_below_level() -> None:
     dbt_logger._Logger.write_line = write_line
 
 
-def main() -> None:
+def run_dbt() -> None:
+    """dbt's command line (sys.argv), with the change above."""
     drop_events_below_level()
     from dbt.cli.main import cli
 
-    cli()
+    cli(prog_name=Path(sys.argv[0]).name)
+
+
+def main() -> None:
+    """`journey-dbt`: the command run by the run's dbt fork server when the dbt resource
+    started one (orchestration/dbt_fork_server.py), otherwise here."""
+    import os
+
+    from orchestration import dbt_fork_server
+
+    address = os.environ.get(dbt_fork_server.ADDRESS_ENV)
+    if address:
+        code = dbt_fork_server.run_on_server(address)
+        if code is not None:
+            sys.exit(code)
+        del os.environ[dbt_fork_server.ADDRESS_ENV]
+    run_dbt()

@@ -1,0 +1,207 @@
+"""The dbt fork server (orchestration/dbt_fork_server.py): a dbt command run through it is a
+process of its own with the client's command line, environment, folder, standard streams
+and exit code; signals and the end of the run reach it as they reach a subprocess; and a
+run's dbt commands go through it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration import dbt_fork_server
+from orchestration.dbt_cli import JourneyDbtCli
+from orchestration.project import DBT_TARGET, dbt_project, pipeline_dbt_executable
+
+pytestmark = pytest.mark.skipif(not dbt_fork_server.available(), reason="Linux only")
+
+PROBE = "tests.fork_server_probe:probe"
+CLIENT = (
+    "import sys; from orchestration.dbt_fork_server import run_on_server; "
+    "code = run_on_server(sys.argv[1]); sys.exit(99 if code is None else code)"
+)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _client(address: str, *args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CLIENT, address, *args], **kwargs)
+
+
+def _gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # a child of this process that has ended but not been waited for
+        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_command_has_the_clients_arguments_environment_folder_streams_and_exit_code(
+    tmp_path,
+):
+    with dbt_fork_server.fork_server(PROBE) as address:
+        client = _client(
+            address,
+            "report",
+            cwd=tmp_path,
+            env={
+                **os.environ,
+                "PROBE_VARIABLE": "from the client",
+                "PYTHONWARNINGS": "ignore:a warning the client:UserWarning",
+            },
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        out, err = client.communicate("the client's input", timeout=60)
+
+    assert client.returncode == 3, err
+    assert err == "to stderr\n"  # and not the warning: the client's filters apply
+    report = json.loads(out)
+    assert report["cwd"] == str(tmp_path)
+    assert report["variable"] == "from the client"
+    assert report["argv"] == ["-c", address, "report"]
+    assert report["stdin"] == "the client's input"
+    assert report["pid"] != client.pid
+    assert report["server_address_passed_on"] is False
+
+
+def test_sigint_to_the_client_reaches_the_command(tmp_path):
+    pid_file = tmp_path / "pid"
+    with dbt_fork_server.fork_server(PROBE) as address:
+        client = _client(
+            address, "wait", str(pid_file), stdout=subprocess.PIPE, text=True, cwd=REPO
+        )
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pid_file.exists(), "the command did not start"
+        client.send_signal(signal.SIGINT)  # what dagster-dbt does to interrupt dbt
+        out, _ = client.communicate(timeout=30)
+
+    assert client.returncode == 7
+    assert out == "interrupted\n"
+
+
+DRIVER = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+    from pathlib import Path
+    from orchestration import dbt_fork_server
+
+    pid_file, mode = Path(sys.argv[1]), sys.argv[2]
+    with dbt_fork_server.fork_server("tests.fork_server_probe:probe") as address:
+        print(address, flush=True)
+        if mode == "parent gone":
+            os._exit(0)
+        client = subprocess.Popen(
+            [sys.executable, "-c", sys.argv[3], address, "wait", str(pid_file)]
+        )
+        client.wait()
+    """
+)
+
+
+def _server_pid(address: str) -> int | None:
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                command = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if address.encode() in command and b"orchestration.dbt_fork_server" in command:
+                return int(proc.name)
+    return None
+
+
+def test_killing_the_runs_process_group_kills_the_command(tmp_path):
+    """As `journey run` is killed (tests/test_operations.py): the server and the processes it
+    forks are in the run's process group."""
+    pid_file = tmp_path / "pid"
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(pid_file), "run", CLIENT],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    address = driver.stdout.readline().strip()
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_file.exists(), "the command did not start"
+    command = int(pid_file.read_text())
+    server = _server_pid(address)
+    assert server is not None
+
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+
+    assert _gone(command), "the command outlived the run's process group"
+    assert _gone(server), "the server outlived the run's process group"
+
+
+def test_the_server_stops_when_the_process_that_started_it_is_gone(tmp_path):
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(tmp_path / "pid"), "parent gone"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    address = driver.stdout.readline().strip()
+    server = _server_pid(address)
+    driver.wait()
+
+    assert server is not None
+    assert _gone(server), "the server outlived the process that started it"
+
+
+def test_journey_dbt_runs_dbt_itself_when_the_server_cannot_be_reached(tmp_path):
+    env = {**os.environ, dbt_fork_server.ADDRESS_ENV: str(tmp_path / "no-such-socket")}
+    result = subprocess.run(
+        [pipeline_dbt_executable(), "--help"], env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: journey-dbt [OPTIONS] [COMMAND]")
+
+
+def test_a_runs_dbt_commands_go_through_its_server_with_the_same_output(monkeypatch):
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+    seen: list[str | None] = []
+    original = DbtCliInvocation.run.__func__
+
+    def run(cls, *args, **kwargs):
+        address = kwargs["env"].get(dbt_fork_server.ADDRESS_ENV)
+        seen.append(address if address and Path(address).exists() else None)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(DbtCliInvocation, "run", classmethod(run))
+    command = ["ls", "--resource-type", "seed", "--quiet", "--output", "name"]
+    resource = JourneyDbtCli(
+        project_dir=dbt_project, dbt_executable=pipeline_dbt_executable(), target=DBT_TARGET
+    )
+    plain = [e for e in resource.cli(command).stream_raw_events()]
+    with dg.build_resources({"dbt": resource}) as resources:
+        forked = [e for e in resources.dbt.cli(command).stream_raw_events()]
+
+    assert seen[0] is None and seen[1] is not None
+    assert not Path(seen[1]).exists(), "the server's socket is removed with the resource"
+    assert [e.raw_event["info"]["msg"] for e in forked] == [
+        e.raw_event["info"]["msg"] for e in plain
+    ]
