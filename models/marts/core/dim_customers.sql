@@ -168,7 +168,10 @@ rfm_segmented as (
 
 ),
 
--- Probability alive decides only for people the BG/NBD model scored while its fit is `ok`.
+-- Probability alive decides only for people the BG/NBD model scored while its fit is `ok`,
+-- and who have bought again: BG/NBD lets a customer drop out only just after a repeat
+-- purchase, so without one its probability alive is 1 however long ago the one order was.
+-- One-time buyers go by days since that order, as when the fit is unreliable.
 lifecycle_inputs as (
 
     select
@@ -176,8 +179,12 @@ lifecycle_inputs as (
         order_recency.days_since_first_order,
         order_recency.days_since_last_order,
         clv_predictions.probability_alive,
-        coalesce(bg_nbd_fit.is_reliable and clv_predictions.probability_alive is not null, false)
-            as uses_probability_alive
+        coalesce(
+            bg_nbd_fit.is_reliable
+            and clv_predictions.probability_alive is not null
+            and clv_predictions.frequency > 0,
+            false
+        ) as uses_probability_alive
     from order_recency
     cross join bg_nbd_fit
     left join clv_predictions
