@@ -1,7 +1,8 @@
 -- The days of data: the first and last reporting days on which any source has a record (a
--- web session, an order of any status, an ad spend row, an email event, a survey). One
--- row. kpi_daily has a row for every day between them; the CLV models, the RFM scores,
--- the lifecycle segments and the audiences are as of the last.
+-- web session, an order of any status, an ad spend row, an email event of any type, a
+-- survey, a support ticket opened, a CRM activity). One row. kpi_daily has a row for every
+-- day between them; the CLV models, the RFM scores, the lifecycle segments and the
+-- audiences are as of the last.
 with
 
 sessions as (
@@ -22,15 +23,27 @@ spend as (
 
 ),
 
-email_daily as (
+email_events as (
 
-    select * from {{ ref('int_email_messages_daily') }}
+    select * from {{ ref('stg_email__events') }}
 
 ),
 
 survey_daily as (
 
     select * from {{ ref('int_survey_scores_daily') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('stg_crm__tickets') }}
+
+),
+
+activities as (
+
+    select * from {{ ref('stg_crm__activities') }}
 
 ),
 
@@ -42,9 +55,13 @@ activity_days as (
     union all
     select spend_date as reporting_date from spend
     union all
-    select reporting_date from email_daily
+    select {{ to_reporting_date('event_at') }} as reporting_date from email_events
     union all
     select reporting_date from survey_daily
+    union all
+    select {{ to_reporting_date('created_at') }} as reporting_date from tickets
+    union all
+    select {{ to_reporting_date('occurred_at') }} as reporting_date from activities
 
 ),
 
