@@ -1,8 +1,9 @@
 {{ config(meta={'dagster': {'ref': {'name': 'dim_customers'}}}) }}
 -- A person's acquisition channel is the channel of their first engagement (web session or
--- email click): a newsletter delivered or opened never acquires anyone. Returns the people
--- whose acquisition channel differs from that of their first engagement, or who have one
--- without any engagement.
+-- email click), at or before their first order for a buyer: a newsletter delivered or
+-- opened never acquires anyone, nor does a session after the first purchase. Returns the
+-- people whose acquisition channel differs from that of that engagement, or who have one
+-- without any such engagement.
 with
 
 customers as (
@@ -20,14 +21,21 @@ touchpoints as (
 first_engagements as (
 
     select
-        customer_id,
-        touchpoint_type,
-        coalesce(channel, 'Unassigned') as channel
+        touchpoints.customer_id,
+        touchpoints.touchpoint_type,
+        coalesce(touchpoints.channel, 'Unassigned') as channel
     from touchpoints
-    where touchpoint_type in ('web_session', 'email_click')
+    left join customers
+        on touchpoints.customer_id = customers.customer_id
+    where
+        touchpoints.touchpoint_type in ('web_session', 'email_click')
+        and (
+            customers.first_order_at is null
+            or touchpoints.occurred_at <= customers.first_order_at
+        )
     qualify row_number() over (
-            partition by customer_id
-            order by occurred_at asc, touchpoint_id asc
+            partition by touchpoints.customer_id
+            order by touchpoints.occurred_at asc, touchpoints.touchpoint_id asc
         ) = 1
 
 )

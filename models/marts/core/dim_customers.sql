@@ -83,19 +83,6 @@ first_touch as (
 
 ),
 
-first_engagement as (
-
-    select
-        customer_id,
-        min_by(channel, {{ sort_key(['occurred_at', 'touchpoint_id']) }})
-            as acquisition_channel,
-        min_by(touchpoint_id, {{ sort_key(['occurred_at', 'touchpoint_id']) }})
-            as acquisition_touchpoint_id
-    from engagements
-    group by customer_id
-
-),
-
 order_summary as (
 
     select
@@ -107,6 +94,31 @@ order_summary as (
     from orders
     where status <> 'cancelled'
     group by customer_id
+
+),
+
+-- The channel that acquired the person: their first engagement with a channel, and for a
+-- buyer only one at or before the first order (a session after it acquired no one: the
+-- first order came through no tracked engagement, and the acquisition channel is null).
+first_engagement as (
+
+    select
+        engagements.customer_id,
+        min_by(
+            engagements.channel,
+            {{ sort_key(['engagements.occurred_at', 'engagements.touchpoint_id']) }}
+        ) as acquisition_channel,
+        min_by(
+            engagements.touchpoint_id,
+            {{ sort_key(['engagements.occurred_at', 'engagements.touchpoint_id']) }}
+        ) as acquisition_touchpoint_id
+    from engagements
+    left join order_summary
+        on engagements.customer_id = order_summary.customer_id
+    where
+        order_summary.first_order_at is null
+        or engagements.occurred_at <= order_summary.first_order_at
+    group by engagements.customer_id
 
 ),
 
