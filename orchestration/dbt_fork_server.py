@@ -47,6 +47,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from orchestration.processes import process_is_alive
+
 # The environment variable through which the dbt resource tells `journey-dbt` where the
 # run's server listens (not a setting: the address of a socket that lives for one run).
 ADDRESS_ENV = "JOURNEY_DBT_FORK_SERVER"
@@ -257,23 +259,13 @@ def run_on_server(address: str) -> int | None:
         (code,) = _STATUS.unpack(_read_exactly(conn, _STATUS.size))
     except (OSError, ConnectionError):
         # The server went away with the command still running: wait for it to end.
-        while _alive(pid):
+        while process_is_alive(pid):
             time.sleep(0.1)
         print("journey-dbt: the dbt fork server stopped during the command", file=sys.stderr)
         return 1
     finally:
         conn.close()
     return code if code >= 0 else 128 - code
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --- its lifetime ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dagster._core.storage.tags import (
 from orchestration.defs.dbt import full_refresh_run_config
 from orchestration.defs.schedules import DAILY_JOB_NAME, PUBLISH_JOB_NAME
 from orchestration.health.summary import run_health_lines
+from orchestration.processes import process_is_alive
 from orchestration.settings import Settings
 from orchestration.unchanged import SINCE_METADATA
 
@@ -197,16 +198,6 @@ def publish_only(
     return _outcome(result)
 
 
-def _process_is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark runs of `journey run` whose process died (killed, machine lost) as failed.
 
@@ -220,7 +211,7 @@ def recover_interrupted_runs(instance: dg.DagsterInstance) -> list[str]:
     )
     for run in unfinished:
         pid = run.tags.get(PID_TAG)
-        if pid is None or _process_is_alive(int(pid)):
+        if pid is None or process_is_alive(int(pid)):
             continue
         instance.report_run_failed(run, "the process running it died; recovered by the next run")
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
