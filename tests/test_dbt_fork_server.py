@@ -128,6 +128,19 @@ def _server_pid(address: str) -> int | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    children = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(proc.name))
+    return children
+
+
 def test_killing_the_runs_process_group_kills_the_command(tmp_path):
     """As `journey run` is killed (tests/test_operations.py): the server and the processes it
     forks are in the run's process group."""
@@ -196,11 +209,17 @@ def test_a_runs_dbt_commands_go_through_its_server_with_the_same_output(monkeypa
     resource = JourneyDbtCli(
         project_dir=dbt_project, dbt_executable=pipeline_dbt_executable(), target=DBT_TARGET
     )
-    plain = [e for e in resource.cli(command).stream_raw_events()]
+    plain = list(resource.cli(command).stream_raw_events())
+    forked, forked_by_server = [], []
     with dg.build_resources({"dbt": resource}) as resources:
-        forked = [e for e in resources.dbt.cli(command).stream_raw_events()]
+        for event in resources.dbt.cli(command).stream_raw_events():
+            if not forked:  # dbt is running: is it a process the server forked?
+                server = _server_pid(seen[1])
+                forked_by_server.append(server is not None and _children(server) != [])
+            forked.append(event)
 
     assert seen[0] is None and seen[1] is not None
+    assert forked_by_server == [True], "the command did not run in a process the server forked"
     assert not Path(seen[1]).exists(), "the server's socket is removed with the resource"
     assert [e.raw_event["info"]["msg"] for e in forked] == [
         e.raw_event["info"]["msg"] for e in plain
