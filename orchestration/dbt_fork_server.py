@@ -17,7 +17,8 @@ Processes and signals, as with a plain subprocess:
   are in that group too, so killing the run's process group (Ctrl-C in a terminal, a
   SIGKILL of the group) reaches dbt as before;
 - the client passes SIGINT and SIGTERM on to its dbt process (dagster-dbt interrupts dbt
-  with SIGINT);
+  with SIGINT), also one that came before the process started; a client that is gone (killed
+  alone) takes its command with it (the server ends it with SIGTERM);
 - the server stops when the run's resources are torn down, and on its own within a tenth
   of a second if the process that started it has gone.
 
@@ -74,6 +75,10 @@ POLL_SECONDS = 0.05
 # its socket before it imports anything heavy).
 CONNECT_TIMEOUT_SECONDS = 5.0
 START_TIMEOUT_SECONDS = 10.0
+# How long the server waits for a connected client's request.
+REQUEST_TIMEOUT_SECONDS = 5.0
+# The signals a client passes on to its command.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _LENGTH = struct.Struct("!I")
 _PID = struct.Struct("!q")
@@ -100,25 +105,31 @@ def _read_exactly(conn: socket.socket, size: int) -> bytes:
 
 def _receive_request(conn: socket.socket) -> tuple[dict, list[int]]:
     """The client's request (command line, environment, folder) and its three streams."""
+    conn.settimeout(REQUEST_TIMEOUT_SECONDS)  # a silent client must not stall the others
     head, fds, _, _ = socket.recv_fds(conn, _LENGTH.size, 3)
-    if len(head) < _LENGTH.size:
-        head += _read_exactly(conn, _LENGTH.size - len(head))
-    (size,) = _LENGTH.unpack(head)
-    request = json.loads(_read_exactly(conn, size))
-    if len(fds) != 3:
+    try:
+        if len(head) < _LENGTH.size:
+            head += _read_exactly(conn, _LENGTH.size - len(head))
+        (size,) = _LENGTH.unpack(head)
+        request = json.loads(_read_exactly(conn, size))
+        if len(fds) != 3:
+            raise ConnectionError("the client sent no standard streams")
+    except BaseException:
         for fd in fds:
             os.close(fd)
-        raise ConnectionError("the client sent no standard streams")
+        raise
+    conn.settimeout(None)
     return request, fds
 
 
-def _run_child(request: dict, fds: list[int], entry: Callable[[], object]) -> int:
+def _run_child(request: dict, fds: list[int], entry: Callable[[], object], mask) -> int:
     """In the forked process: become the client's command, run `entry`, return its code."""
     for number, fd in enumerate(fds):
         os.dup2(fd, number)
         os.close(fd)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -130,6 +141,12 @@ def _run_child(request: dict, fds: list[int], entry: Callable[[], object]) -> in
     process_options = getattr(warnings, "_processoptions", None)  # what -W and it go through
     if filters and process_options is not None:
         process_options(filters)
+    # dbt caches the DBT_ENV_CUSTOM_ENV_* variables the first time it logs, which an
+    # adapter's import can do in the server: read them again from the client's.
+    with contextlib.suppress(ImportError):
+        from dbt_common.events.functions import reset_metadata_vars
+
+        reset_metadata_vars()
     # Python's stream objects stay: they write to descriptors 0-2, now the client's. The
     # server runs unbuffered (python -u), as dagster-dbt asks of dbt (PYTHONUNBUFFERED=1).
     try:
@@ -176,38 +193,65 @@ def serve(address: str, parent: int, entry: str = DBT_ENTRY, preload=PRELOAD) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         while os.getppid() == parent:
-            if selector.select(timeout=POLL_SECONDS):
-                conn, _ = listener.accept()
-                try:
-                    request, fds = _receive_request(conn)
-                except (ConnectionError, OSError, ValueError):
-                    conn.close()
-                    continue
-                pid = os.fork()
-                if pid == 0:  # the dbt process: it ends as a process started anew would,
-                    # through Python's shutdown (atexit, multiprocessing's finalizers)
-                    selector.close()
-                    listener.close()
-                    conn.close()
-                    for other in clients.values():
-                        other.close()
-                    clients.clear()
-                    sys.exit(_run_child(request, fds, run_entry))
-                for fd in fds:
-                    os.close(fd)
-                # A client gone by now is being killed with its process group.
-                with contextlib.suppress(OSError):
-                    conn.sendall(_PID.pack(pid))
-                clients[pid] = conn
-            _reap(clients)
+            for key, _ in selector.select(timeout=POLL_SECONDS):
+                if key.fileobj is listener:
+                    _start_command(listener, selector, clients, run_entry)
+                else:
+                    _end_command_of_a_gone_client(key, selector, clients)
+            _reap(clients, selector)
     finally:
         listener.close()
         for conn in clients.values():
             conn.close()
 
 
-def _reap(clients: dict[int, socket.socket]) -> None:
-    """Tell each client whose dbt process has ended its exit code."""
+def _start_command(listener, selector, clients: dict[int, socket.socket], run_entry) -> None:
+    """Accept a client and fork its command."""
+    conn, _ = listener.accept()
+    try:
+        request, fds = _receive_request(conn)
+    except (ConnectionError, OSError, ValueError):
+        conn.close()
+        return
+    # No signal may reach the forked process before it has its own handlers (the server's
+    # would make it exit 0 or ignore an interrupt), nor the server before its client knows
+    # the command started.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS)
+    pid = os.fork()
+    if pid == 0:  # the command: it ends as a process started anew would, through Python's
+        # shutdown (atexit, multiprocessing's finalizers)
+        selector.close()
+        listener.close()
+        conn.close()
+        for other in clients.values():
+            other.close()
+        clients.clear()
+        sys.exit(_run_child(request, fds, run_entry, mask))
+    for fd in fds:
+        os.close(fd)
+    try:
+        conn.sendall(_PID.pack(pid))
+    except OSError:
+        os.kill(pid, signal.SIGTERM)  # its client is gone: nobody waits for this command
+    clients[pid] = conn
+    selector.register(conn, selectors.EVENT_READ, pid)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _end_command_of_a_gone_client(key, selector, clients: dict[int, socket.socket]) -> None:
+    """A client sends nothing once its request is in: readable means it is gone (killed),
+    and its command would run on with nobody waiting for it (and hold the warehouse)."""
+    pid = key.data
+    with contextlib.suppress(OSError):
+        if key.fileobj.recv(1):
+            return
+    selector.unregister(key.fileobj)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+
+
+def _reap(clients: dict[int, socket.socket], selector) -> None:
+    """Tell each client whose command has ended its exit code."""
     while clients:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -218,6 +262,8 @@ def _reap(clients: dict[int, socket.socket]) -> None:
         conn = clients.pop(pid, None)
         if conn is None:
             continue
+        with contextlib.suppress(KeyError, ValueError):
+            selector.unregister(conn)
         code = os.waitstatus_to_exitcode(status)
         with contextlib.suppress(OSError):
             conn.sendall(_STATUS.pack(code))
@@ -231,13 +277,33 @@ def run_on_server(address: str) -> int | None:
     """Run this process's command line as a process forked by the server at `address`, with
     this process's environment, folder and standard streams; its exit code, or None if the
     server could not be reached before the command started (then run it here)."""
+    # SIGINT and SIGTERM go on to the command; one that comes before the command has started
+    # (dagster-dbt may interrupt while the server still imports dbt) is passed on once it has.
+    command: list[int] = []
+    pending: list[int] = []
+
+    def forward(signum, _frame) -> None:
+        if not command:
+            pending.append(signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(command[0], signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in FORWARDED_SIGNALS}
+
+    def not_started() -> int | None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        # Interrupted before anything started: stop, as the command would have.
+        return 128 + pending[0] if pending else None
+
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.settimeout(CONNECT_TIMEOUT_SECONDS)
     try:
         conn.connect(address)
     except OSError:
         conn.close()
-        return None
+        return not_started()
     conn.settimeout(None)
     env = {key: value for key, value in os.environ.items() if key != ADDRESS_ENV}
     body = json.dumps({"argv": sys.argv, "env": env, "cwd": os.getcwd()}).encode()
@@ -247,14 +313,11 @@ def run_on_server(address: str) -> int | None:
         (pid,) = _PID.unpack(_read_exactly(conn, _PID.size))
     except (OSError, ConnectionError):
         conn.close()
-        return None  # nothing was started: the caller runs the command itself
-
-    def forward(signum, _frame) -> None:
+        return not_started()  # nothing was started: the caller runs the command itself
+    command.append(pid)
+    for signum in pending:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
     try:
         (code,) = _STATUS.unpack(_read_exactly(conn, _STATUS.size))
     except (OSError, ConnectionError):

@@ -19,6 +19,7 @@ import pytest
 
 from orchestration import dbt_fork_server
 from orchestration.dbt_cli import JourneyDbtCli
+from orchestration.processes import process_is_alive
 from orchestration.project import DBT_TARGET, dbt_project, pipeline_dbt_executable
 
 pytestmark = pytest.mark.skipif(not dbt_fork_server.available(), reason="Linux only")
@@ -35,18 +36,20 @@ def _client(address: str, *args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", CLIENT, address, *args], **kwargs)
 
 
-def _gone(pid: int, seconds: float = 10) -> bool:
+def _gone(pid: int, seconds: float = 60) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        # a child of this process that has ended but not been waited for
-        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+        if not process_is_alive(pid):  # a zombie (ended, not waited for) counts as gone
             return True
         time.sleep(0.05)
     return False
+
+
+def _wait_for(path: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), "the command did not start"
 
 
 def test_the_command_has_the_clients_arguments_environment_folder_streams_and_exit_code(
@@ -86,15 +89,42 @@ def test_sigint_to_the_client_reaches_the_command(tmp_path):
         client = _client(
             address, "wait", str(pid_file), stdout=subprocess.PIPE, text=True, cwd=REPO
         )
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert pid_file.exists(), "the command did not start"
+        _wait_for(pid_file)
         client.send_signal(signal.SIGINT)  # what dagster-dbt does to interrupt dbt
         out, _ = client.communicate(timeout=30)
 
     assert client.returncode == 7
     assert out == "interrupted\n"
+
+
+def test_an_interrupt_before_the_command_started_still_stops_it(tmp_path):
+    """dagster-dbt may interrupt while the server still imports dbt: the client keeps the
+    signal and passes it on once the command has started."""
+    pid_file = tmp_path / "pid"
+    with dbt_fork_server.fork_server(PROBE) as address:
+        client = _client(address, "wait", str(pid_file), cwd=REPO)
+        time.sleep(0.5)  # connected; the server is still importing dbt
+        assert not pid_file.exists()
+        client.send_signal(signal.SIGINT)
+        client.wait(timeout=60)
+        command = int(pid_file.read_text()) if pid_file.exists() else None
+
+    assert client.returncode in (7, 130)  # interrupted in its loop, or before it
+    assert command is None or _gone(command)
+
+
+def test_a_client_killed_alone_takes_its_command_with_it(tmp_path):
+    """Killed without its process group (not as a run is), the command would run on with
+    nobody waiting for it, holding the warehouse: the server ends it."""
+    pid_file = tmp_path / "pid"
+    with dbt_fork_server.fork_server(PROBE) as address:
+        client = _client(address, "wait", str(pid_file), cwd=REPO)
+        _wait_for(pid_file)
+        command = int(pid_file.read_text())
+        client.kill()
+        client.wait()
+
+        assert _gone(command), "the command outlived its client"
 
 
 DRIVER = textwrap.dedent(
@@ -153,10 +183,7 @@ def test_killing_the_runs_process_group_kills_the_command(tmp_path):
         start_new_session=True,
     )
     address = driver.stdout.readline().strip()
-    deadline = time.monotonic() + 60
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert pid_file.exists(), "the command did not start"
+    _wait_for(pid_file)
     command = int(pid_file.read_text())
     server = _server_pid(address)
     assert server is not None
@@ -205,7 +232,9 @@ def test_a_runs_dbt_commands_go_through_its_server_with_the_same_output(monkeypa
         return original(cls, *args, **kwargs)
 
     monkeypatch.setattr(DbtCliInvocation, "run", classmethod(run))
-    command = ["ls", "--resource-type", "seed", "--quiet", "--output", "name"]
+    # Not --quiet: dbt's first event ("Running with dbt=…") comes while it still has the
+    # project to read, so the forked process is there to be seen.
+    command = ["ls", "--resource-type", "seed", "--output", "name"]
     resource = JourneyDbtCli(
         project_dir=dbt_project, dbt_executable=pipeline_dbt_executable(), target=DBT_TARGET
     )
@@ -221,6 +250,8 @@ def test_a_runs_dbt_commands_go_through_its_server_with_the_same_output(monkeypa
     assert seen[0] is None and seen[1] is not None
     assert forked_by_server == [True], "the command did not run in a process the server forked"
     assert not Path(seen[1]).exists(), "the server's socket is removed with the resource"
-    assert [e.raw_event["info"]["msg"] for e in forked] == [
-        e.raw_event["info"]["msg"] for e in plain
+    listed = [
+        [e.raw_event["info"]["msg"] for e in run if e.raw_event["info"]["name"] == "PrintEvent"]
+        for run in (plain, forked)
     ]
+    assert listed[1] == listed[0] and len(listed[0]) == 9  # the seeds
