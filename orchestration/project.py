@@ -1,5 +1,6 @@
 """Where things are: the repository root and the dbt project, computed once."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,8 +19,18 @@ DBT_TARGET = "prod"
 # The target of JOURNEY_ENGINE=spark: the same models on Apache Spark (orchestration/spark.py).
 SPARK_DBT_TARGET = "spark"
 
-# What the manifest is parsed from: when none of it changed, the manifest is current.
-PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")
+# What the manifest is parsed from: when none of it changed, the manifest is current. And
+# journey-dbt's state check, which the partial-parsing state left beside it records
+# (orchestration/dbt_entry.py; `seed_partial_parsing`).
+PROJECT_INPUTS = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "models",
+    "macros",
+    "seeds",
+    "data-tests",
+    "orchestration/dbt_entry.py",
+)
 
 
 def manifest_is_current() -> bool:
@@ -54,6 +65,27 @@ def prepare_manifest() -> Path:
         raise_on_error=True,
     ).wait()
     return dbt_project.manifest_path
+
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def seed_partial_parsing(target_path: Path) -> None:
+    """A dbt target folder without partial-parsing state (a new warehouse's) starts from the
+    state the asset graph's `dbt parse` left in target/: dbt checks that it applies (the same
+    dbt, target, vars, project files and profile, but for the warehouse's folder:
+    orchestration/dbt_entry.py) and parses only what differs, or, when it does not apply,
+    the whole project as it would have anyway. About 6 s less for a new warehouse's first
+    dbt command."""
+    source = dbt_project.manifest_path.parent / PARTIAL_PARSE_FILE
+    destination = target_path / PARTIAL_PARSE_FILE
+    if destination.exists() or not source.exists():
+        return
+    target_path.mkdir(parents=True, exist_ok=True)
+    # Copied under another name, then renamed: dbt never reads half a file.
+    partial = target_path / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
+    shutil.copyfile(source, partial)
+    partial.replace(destination)
 
 
 def dbt_executable() -> str:

@@ -1,12 +1,15 @@
 """`journey-dbt` (orchestration/dbt_entry.py): dbt as the pipeline runs it, whose loggers skip
-formatting the events their level would not print, and print the rest exactly as dbt does.
-The pipeline's runs in this suite all go through it; here, the rule itself and what it
-relies on in dbt-common."""
+formatting the events their level would not print, and print the rest exactly as dbt does,
+and whose partial-parsing state holds in any warehouse folder. The pipeline's runs in this
+suite all go through it; here, the rules themselves and what they rely on in dbt."""
 
 from __future__ import annotations
 
 import inspect
 import io
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,15 @@ from dbt_common.events.base_types import EventLevel, msg_from_base_event
 from dbt_common.events.types import Note, PrintEvent
 
 from orchestration import dbt_entry
-from orchestration.project import dbt_executable, pipeline_dbt_executable
+from orchestration.project import (
+    DBT_TARGET,
+    PARTIAL_PARSE_FILE,
+    REPO_ROOT,
+    dbt_executable,
+    dbt_project,
+    pipeline_dbt_executable,
+    seed_partial_parsing,
+)
 
 
 def _lines(level: EventLevel, events: list[tuple[object, EventLevel]], monkeypatch, patched):
@@ -82,3 +93,50 @@ def test_the_pipeline_runs_journey_dbt_installed_with_the_project():
     assert script.name == "journey-dbt" and script.is_file(), "installed with the project"
     assert "from orchestration.dbt_entry import main" in script.read_text()
     assert script.with_name("dbt") == Path(dbt_executable())
+
+
+def test_a_new_warehouse_starts_from_the_partial_parsing_state_of_the_asset_graph(tmp_path):
+    # The suite's session parsed the project into target/ (conftest.py, prepare_manifest) for
+    # the default warehouse folder; a warehouse elsewhere, with that state, parses nothing.
+    warehouse = tmp_path / "elsewhere"
+    target = warehouse / "dbt_target"
+    seed_partial_parsing(target)
+    state = dbt_project.manifest_path.parent / PARTIAL_PARSE_FILE
+    assert (target / PARTIAL_PARSE_FILE).read_bytes() == state.read_bytes()
+    parse = [pipeline_dbt_executable(), "parse", "--target", DBT_TARGET, "--no-write-json"]
+    parse += ["--target-path", str(target), "--debug", "--log-level-file", "none"]
+    environment = {**os.environ, "JOURNEY_WAREHOUSE_DIR": str(warehouse)}
+    result = subprocess.run(
+        parse, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    assert "Unable to do partial parsing" not in result.stdout, result.stdout
+    assert "Partial parsing enabled, no changes found, skipping parsing" in result.stdout
+
+    # A target folder with its own state keeps it.
+    (target / PARTIAL_PARSE_FILE).write_bytes(b"its own")
+    seed_partial_parsing(target)
+    assert (target / PARTIAL_PARSE_FILE).read_bytes() == b"its own"
+
+
+def test_the_state_check_differs_from_dbts_only_by_the_warehouse_folder():
+    # What it relies on in dbt-core and dbt-duckdb: dbt hashes the profile's connection
+    # details, the DuckDB path among them, into the state check; no model or macro reads
+    # the path (it would then be parsed with another warehouse's).
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+    from dbt.parser.manifest import ManifestLoader
+
+    original = ManifestLoader.build_manifest_state_check
+    original = getattr(original, "original", original)
+    source = inspect.getsource(original)
+    assert "config.credentials.connection_info()" in source and "profile_hash=" in source
+    assert "path" in DuckDBCredentials._connection_keys(None)  # type: ignore[arg-type]
+    project_files = [
+        path
+        for folder in ("models", "macros", "data-tests", "seeds")
+        for path in (REPO_ROOT / folder).rglob("*")
+        if path.suffix in (".sql", ".yml", ".py")
+    ]
+    assert len(project_files) > 100
+    readers = [p for p in project_files if re.search(r"target\s*\.\s*path|target\[", p.read_text())]
+    assert readers == []
+    assert "target.path" not in (REPO_ROOT / "dbt_project.yml").read_text()

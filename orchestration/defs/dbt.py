@@ -35,7 +35,7 @@ from orchestration import unchanged
 from orchestration.defs.ingestion import WAREHOUSE_POOL, raw_asset_key
 from orchestration.defs.resources import Warehouse
 from orchestration.ingestion.specs import ENTITY_SPECS
-from orchestration.project import dbt_project
+from orchestration.project import dbt_project, seed_partial_parsing
 from orchestration.settings import set_environment
 
 # The incremental models with all their ancestors, so no other group feeds this one.
@@ -136,6 +136,7 @@ def _dbt_build(
     # partial-parsing state, so only the first one after a change to the project parses it
     # all (about 13 s; a partial parse about 6 s).
     target = settings.warehouse_dir / "dbt_target"
+    seed_partial_parsing(target)
     # A group whose inputs are what it was last built from is not built again
     # (orchestration/unchanged.py), outside a full refresh.
     build = unchanged.begin(context, warehouse)
