@@ -1,5 +1,6 @@
 """The incremental web models equal a full build after a change only their own change
-detection can find: the late-data lookback is 0, and the change is outside the run's window.
+detection can find: the late-data lookback is 0, and the runs pass no window. And the run
+window reaches the SQL when dbt compiles it, without making dbt parse anything again.
 
 A retried message has two copies, on two landing days; the first-received one is kept.
 That day is then reloaded without it, so the kept copy moves to the other day while the
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable
+from orchestration.project import DBT_TARGET, REPO_ROOT, dbt_executable, pipeline_dbt_executable
 from tests.support import PIPELINE_DAYS, PIPELINE_START
 
 WEB_CHAIN = "+int_sessions_aggregated"
@@ -28,11 +29,11 @@ INCREMENTAL_TABLES = (
 
 
 def _dbt_run(warehouse_dir: Path, *args: str) -> None:
-    last_day = PIPELINE_START + dt.timedelta(days=PIPELINE_DAYS - 1)
-    window = f'{{"window_start": "{last_day}", "window_end": "{last_day + dt.timedelta(days=1)}"}}'
+    """A plain `dbt run` of the web chain: no run window (JOURNEY_RUN_WINDOW_START/END
+    unset), so only the models' own change detection finds what changed."""
     target = ["--target", DBT_TARGET, "--target-path", str(warehouse_dir / "dbt_target")]
     result = subprocess.run(
-        [dbt_executable(), "run", "--select", WEB_CHAIN, "--vars", window, *args, *target],
+        [dbt_executable(), "run", "--select", WEB_CHAIN, *args, *target],
         cwd=REPO_ROOT,
         env={
             **os.environ,
@@ -154,3 +155,44 @@ def test_a_message_whose_kept_copy_moves_to_another_day_is_sessionised_again(pip
         )
         assert (only_incremental, only_full) == (0, 0), table
     con.close()
+
+
+def test_the_run_window_is_read_when_dbt_compiles_and_changes_no_parse(pipeline, tmp_path):
+    # The window changes from one dbt command of a run to the next (set for the incremental
+    # group only); dbt parses a file again when an environment variable it read while parsing
+    # changes, so the window is read only when the SQL is compiled (macro run_window_is_set).
+    warehouse = _copy_warehouse(pipeline.settings.warehouse_path, tmp_path / "w").parent
+    target = warehouse / "dbt_target"
+    view = "int_web_devices_to_recompute"
+    compiled = target / "compiled" / "journey" / "models" / "intermediate" / "web" / f"{view}.sql"
+    day = PIPELINE_START + dt.timedelta(days=PIPELINE_DAYS - 1)
+    windows = [
+        {"JOURNEY_RUN_WINDOW_START": "", "JOURNEY_RUN_WINDOW_END": ""},
+        {
+            "JOURNEY_RUN_WINDOW_START": str(day),
+            "JOURNEY_RUN_WINDOW_END": str(day + dt.timedelta(days=1)),
+        },
+        {"JOURNEY_RUN_WINDOW_START": "", "JOURNEY_RUN_WINDOW_END": ""},
+    ]
+    for number, window in enumerate(windows):
+        command = [pipeline_dbt_executable(), "compile", "--select", view, "--debug"]
+        command += ["--log-level-file", "none", "--no-write-json"]
+        command += ["--target", DBT_TARGET, "--target-path", str(target)]
+        result = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env={**os.environ, "JOURNEY_WAREHOUSE_DIR": str(warehouse), **window},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-4000:]
+        sql = compiled.read_text()
+        if window["JOURNEY_RUN_WINDOW_START"]:
+            assert f"cast('{day}' as date)" in sql
+            assert "cast(null as date)" not in sql
+        else:
+            assert f"cast('{day}' as date)" not in sql
+            assert "cast(null as date)" in sql
+        if number > 0:
+            assert "Partial parsing enabled, no changes found, skipping parsing" in result.stdout

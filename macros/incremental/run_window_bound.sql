@@ -13,7 +13,11 @@
 {%- endmacro %}
 
 
-{#- Whether the run passed its partition window (both bounds set). -#}
+{#- Whether the run passed its partition window (both bounds set). Never while dbt parses
+    (`execute` is false): dbt records the environment variables a file reads while it is
+    parsed and parses the file again whenever one of them changes, which the window does from
+    one dbt command to the next (set for the incremental group, unset for the others). Read
+    only when the SQL is compiled, the window costs no parsing; no ref() depends on it. -#}
 {% macro run_window_is_set() -%}
-    {{- return(env_var('JOURNEY_RUN_WINDOW_START', '') != '' and env_var('JOURNEY_RUN_WINDOW_END', '') != '') -}}
+    {{- return(execute and env_var('JOURNEY_RUN_WINDOW_START', '') != '' and env_var('JOURNEY_RUN_WINDOW_END', '') != '') -}}
 {%- endmacro %}
