@@ -61,6 +61,11 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 project_dir=dbt_project,
                 dbt_executable=pipeline_dbt_executable(),
                 target=settings.dbt_target,
+                # The run's fork server parses the project once for the run's commands
+                # (on DuckDB; Spark's commands parse their own).
+                parse_for_run=settings.engine == "duckdb",
+                run_target_path=str(settings.dbt_target_path),
+                run_environment=settings.environment(),
             ),
         },
         executor=dg.in_process_executor,

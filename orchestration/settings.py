@@ -78,6 +78,12 @@ class Settings:
         return self.warehouse_dir / "journey.duckdb"
 
     @property
+    def dbt_target_path(self) -> Path:
+        """dbt's target folder for every dbt command of the warehouse's runs: the compiled
+        SQL and the partial-parsing state they share."""
+        return self.warehouse_dir / "dbt_target"
+
+    @property
     def published_dir(self) -> Path:
         return self.warehouse_dir / "published"
 

@@ -3,12 +3,16 @@ that reports what it was given and ends as its command line says.
 
 Its command line (sys.argv, the client's): `-c <address> <action> [<file>]`, where action is
 `report` (warn, print its folder, one variable, its arguments and its standard input as JSON, a
-line to stderr, and exit with code 3) or `wait` (write its pid to <file>, then wait for
-SIGINT: print `interrupted` and exit with code 7)."""
+line to stderr, and exit with code 3), `wait` (write its pid to <file>, then wait for
+SIGINT: print `interrupted` and exit with code 7) or `atexit` (register an atexit handler that
+prints `at exit` and a logging handler that writes <file> when logging shuts down, write a
+line to stdout without a newline's flush, and return)."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import os
 import sys
 import time
@@ -34,6 +38,14 @@ def probe() -> None:
         )
         print("to stderr", file=sys.stderr)
         sys.exit(3)
+    if action == "atexit":
+        atexit.register(print, "at exit")
+        handler = logging.FileHandler(sys.argv[3], delay=True)
+        logger = logging.getLogger("probe")
+        logger.addHandler(handler)
+        logger.warning("logged")
+        sys.stdout.write("written, ")
+        return
     Path(sys.argv[3]).write_text(str(os.getpid()))
     try:
         while True:

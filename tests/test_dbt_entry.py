@@ -140,3 +140,74 @@ def test_the_state_check_differs_from_dbts_only_by_the_warehouse_folder():
     readers = [p for p in project_files if re.search(r"target\s*\.\s*path|target\[", p.read_text())]
     assert readers == []
     assert "target.path" not in (REPO_ROOT / "dbt_project.yml").read_text()
+
+
+def test_what_a_command_parses_from_leaves_out_the_run_window_only():
+    environment = {
+        "JOURNEY_WAREHOUSE_DIR": "/w",
+        "JOURNEY_REPORTING_TZ": "UTC",
+        "DBT_TARGET_PATH": "/w/dbt_target",
+        "DBT_PROFILES_DIR": str(REPO_ROOT),
+        "HOME": "/root",
+    }
+    build = ["build", "--select", "x", "--target", DBT_TARGET]
+    inputs = dbt_entry.parse_inputs(build, str(REPO_ROOT), environment)
+    assert inputs is not None
+    window = {"JOURNEY_RUN_WINDOW_START": "2026-01-01", "JOURNEY_RUN_WINDOW_END": "2026-01-02"}
+    same = [
+        (build, {**environment, **window}),
+        (build, {**environment, "HOME": "/elsewhere", "JOURNEY_DBT_FORK_SERVER": "/s"}),
+        (["build", "--target", DBT_TARGET, "--full-refresh"], environment),
+    ]
+    for arguments, variables in same:
+        assert dbt_entry.parse_inputs(arguments, str(REPO_ROOT), variables) == inputs
+    different = [
+        (build, {**environment, "JOURNEY_REPORTING_TZ": "Europe/Paris"}),
+        (build, {**environment, "JOURNEY_WAREHOUSE_DIR": "/v"}),
+        (build, {**environment, "DBT_TARGET_PATH": "/v/dbt_target"}),
+        (["build", "--target", "dev"], environment),
+    ]
+    for arguments, variables in different:
+        assert dbt_entry.parse_inputs(arguments, str(REPO_ROOT), variables) != inputs
+    for option in ("--vars", "--profile", "--project-dir", "--profiles-dir", "--no-partial-parse"):
+        assert dbt_entry.parse_inputs([*build, option, "v"], str(REPO_ROOT), environment) is None
+    assert dbt_entry.parse_inputs(["build"], str(REPO_ROOT), environment) is None  # no target
+
+
+def test_a_runs_dbt_build_starts_from_the_project_its_fork_server_parsed(
+    pipeline, tmp_path, monkeypatch
+):
+    import dagster as dg
+
+    from orchestration.dbt_cli import JourneyDbtCli
+
+    run = pipeline.copy(tmp_path / "warehouse")
+    for name, value in run.settings.environment().items():
+        monkeypatch.setenv(name, value)
+    resource = JourneyDbtCli(
+        project_dir=dbt_project,
+        dbt_executable=pipeline_dbt_executable(),
+        target=DBT_TARGET,
+        parse_for_run=True,
+        run_target_path=str(run.settings.dbt_target_path),
+        run_environment=run.settings.environment(),
+    )
+    build = ["build", "--select", "int_ad_spend_channels", "--exclude-resource-type", "unit_test"]
+    build += ["--debug"]
+
+    def messages(resource, arguments):
+        invocation = resource.cli(arguments, target_path=run.settings.dbt_target_path)
+        events = [event.raw_event["info"] for event in invocation.stream_raw_events()]
+        assert invocation.is_successful()
+        return [event["msg"] for event in events]
+
+    with dg.build_resources({"dbt": resource}) as resources:
+        from_server = messages(resources.dbt, build)
+        # --vars changes what dbt parses: that command parses for itself.
+        parsed_itself = messages(resources.dbt, [*build, "--vars", "{}"])
+
+    parsing = [m for m in parsed_itself if "artial parsing" in m]
+    assert parsing, "a command that parses says so at debug level"
+    assert [m for m in from_server if "artial parsing" in m] == []
+    results = [m for m in from_server if re.match(r"\d+ of \d+ (OK|PASS) ", m)]
+    assert len(results) == 4, results  # the model and its three data tests

@@ -83,6 +83,20 @@ def test_the_command_has_the_clients_arguments_environment_folder_streams_and_ex
     assert report["server_address_passed_on"] is False
 
 
+def test_a_command_ends_with_its_atexit_handlers_and_everything_it_wrote(tmp_path):
+    # A forked command ends without Python's teardown (dbt_fork_server._exit): its atexit
+    # handlers still run (logging's shutdown flushes and closes its files) and its output
+    # reaches the client.
+    log = tmp_path / "probe.log"
+    with dbt_fork_server.fork_server(PROBE) as address:
+        client = _client(address, "atexit", str(log), stdout=subprocess.PIPE, text=True)
+        out, _ = client.communicate(timeout=60)
+
+    assert client.returncode == 0
+    assert out == "written, at exit\n"
+    assert log.read_text() == "logged\n"
+
+
 def test_sigint_to_the_client_reaches_the_command(tmp_path):
     pid_file = tmp_path / "pid"
     with dbt_fork_server.fork_server(PROBE) as address:

@@ -135,7 +135,7 @@ def _dbt_build(
     # One target folder for every dbt invocation of the warehouse: they share dbt's
     # partial-parsing state, so only the first one after a change to the project parses it
     # all (about 13 s; a partial parse about 6 s).
-    target = settings.warehouse_dir / "dbt_target"
+    target = settings.dbt_target_path
     seed_partial_parsing(target)
     # A group whose inputs are what it was last built from is not built again
     # (orchestration/unchanged.py), outside a full refresh.
