@@ -68,6 +68,8 @@ PRELOAD = (
     "dbt.adapters.duckdb",
     "dbt.adapters.spark",
 )
+# The server's socket folder in the temporary folder: this, the run's pid, a random part.
+FOLDER_PREFIX = "journey-dbt-"
 # How often the server looks whether the process that started it is still there and which
 # of its commands have ended (a command's exit code reaches its client within this).
 POLL_SECONDS = 0.05
@@ -361,6 +363,15 @@ def run_on_server(address: str) -> int | None:
 # --- its lifetime ------------------------------------------------------------------------
 
 
+def _remove_folders_of_ended_runs() -> None:
+    """The socket folders that runs killed with their whole process group (no teardown)
+    left behind: `journey-dbt-<pid of the run>-…` whose run has ended."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).partition("-")[0]
+        if pid.isdigit() and not process_is_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def fork_server(
     entry: str = DBT_ENTRY, prepare: tuple[str, str] | None = None
@@ -370,7 +381,8 @@ def fork_server(
     if not available():
         yield None
         return
-    folder = Path(tempfile.mkdtemp(prefix="journey-dbt-"))
+    _remove_folders_of_ended_runs()
+    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
     address = folder / "socket"
     arguments = [str(address), str(os.getpid()), entry, *(prepare or ())]
     process = subprocess.Popen(

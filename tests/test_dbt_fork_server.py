@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -269,3 +271,29 @@ def test_a_runs_dbt_commands_go_through_its_server_with_the_same_output(monkeypa
         for run in (plain, forked)
     ]
     assert listed[1] == listed[0] and len(listed[0]) == 9  # the seeds
+
+
+def test_a_server_removes_the_socket_folders_of_runs_that_ended_without_teardown():
+    # A run killed with its process group (SIGKILL) leaves its server's folder behind.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    temporary = Path(tempfile.gettempdir())
+    left = temporary / f"{dbt_fork_server.FOLDER_PREFIX}{int(ended.stdout)}-test"
+    running = temporary / f"{dbt_fork_server.FOLDER_PREFIX}{os.getpid()}-test"
+    other = temporary / f"{dbt_fork_server.FOLDER_PREFIX}test-not-a-run"
+    for folder in (left, running, other):
+        folder.mkdir(exist_ok=True)
+    try:
+        with dbt_fork_server.fork_server(PROBE) as address:
+            assert Path(address).parent.name.startswith(
+                f"{dbt_fork_server.FOLDER_PREFIX}{os.getpid()}-"
+            )
+        assert not left.exists()
+        assert running.exists() and other.exists()
+    finally:
+        for folder in (left, running, other):
+            shutil.rmtree(folder, ignore_errors=True)
