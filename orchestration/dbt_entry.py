@@ -131,7 +131,7 @@ def parse_inputs(arguments: Sequence[str], folder: str, environment: Mapping[str
     """What a dbt command (`arguments` after the program's name, run in `folder` with
     `environment`) parses the project from, or None when it passes an option that changes
     parsing or names no target."""
-    from orchestration.project import project_fingerprint
+    from orchestration.project import PROJECT_INPUTS, REPO_ROOT, project_fingerprint
 
     if any(a.split("=")[0] in PARSING_OPTIONS for a in arguments):
         return None
@@ -149,7 +149,7 @@ def parse_inputs(arguments: Sequence[str], folder: str, environment: Mapping[str
         environment.get("DBT_TARGET_PATH"),
         environment.get("DBT_PROFILES_DIR"),
         tuple(settings),
-        project_fingerprint(),
+        project_fingerprint(REPO_ROOT, list(PROJECT_INPUTS)),
     )
 
 

@@ -4,7 +4,7 @@ import hashlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -21,28 +21,13 @@ DBT_TARGET = "prod"
 # The target of JOURNEY_ENGINE=spark: the same models on Apache Spark (orchestration/spark.py).
 SPARK_DBT_TARGET = "spark"
 
-# What the manifest is parsed from: when none of it changed, the manifest is current. And
-# journey-dbt's state check, which the partial-parsing state left beside it records
-# (orchestration/dbt_entry.py; `seed_partial_parsing`).
-PROJECT_INPUTS = (
-    "dbt_project.yml",
-    "profiles.yml",
-    "models",
-    "macros",
-    "seeds",
-    "data-tests",
-    "orchestration/dbt_entry.py",
-)
-
-
-def project_files() -> Iterator[Path]:
-    """Every file the manifest is parsed from (PROJECT_INPUTS)."""
-    for name in PROJECT_INPUTS:
-        path = REPO_ROOT / name
-        if path.is_dir():
-            yield from (p for p in path.rglob("*") if p.is_file())
-        elif path.exists():
-            yield path
+# What the manifest is parsed from: when none of it changed, the manifest is current.
+PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests")
+# And the code of journey-dbt's state check, which the partial-parsing state left beside the
+# manifest records (orchestration/dbt_entry.py; `seed_partial_parsing`).
+PARSING_CODE = "orchestration/dbt_entry.py"
+# The libraries whose versions change what the project builds (project_fingerprint).
+LIBRARIES = ("dbt-core", "dbt-duckdb", "duckdb", "dagster-dbt", "numpy", "scipy")
 
 
 def manifest_is_current() -> bool:
@@ -50,17 +35,38 @@ def manifest_is_current() -> bool:
     if not manifest.exists():
         return False
     built = manifest.stat().st_mtime
-    return not any(p.stat().st_mtime > built for p in project_files())
+    for name in (*PROJECT_INPUTS, PARSING_CODE):
+        path = REPO_ROOT / name
+        paths = path.rglob("*") if path.is_dir() else [path]
+        if any(p.stat().st_mtime > built for p in paths if p.exists()):
+            return False
+    return True
 
 
-def project_fingerprint() -> str:
-    """The project's files as they are now (each one's path, size and modification time):
-    equal fingerprints, the same files (a few milliseconds)."""
+def project_fingerprint(root: Path, names: list[str]) -> str:
+    """sha256 of the files `names` (files or folders under `root`; compiled Python left
+    out) and of the versions of LIBRARIES."""
     digest = hashlib.sha256()
-    for path in sorted(project_files()):
-        status = path.stat()
-        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+    for path in sorted(_files([root / name for name in names])):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    for library in LIBRARIES:
+        digest.update(f"{library}=={metadata.version(library)}\0".encode())
     return digest.hexdigest()
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    found = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += [
+                p
+                for p in path.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            ]
+    return found
 
 
 def prepare_manifest() -> Path:
@@ -87,14 +93,14 @@ def prepare_manifest() -> Path:
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
-def seed_partial_parsing(target_path: Path) -> None:
+def seed_partial_parsing(target_path: Path, source: Path | None = None) -> None:
     """A dbt target folder without partial-parsing state (a new warehouse's) starts from the
     state the asset graph's `dbt parse` left in target/: dbt checks that it applies (the same
     dbt, target, vars, project files and profile, but for the warehouse's folder:
     orchestration/dbt_entry.py) and parses only what differs, or, when it does not apply,
     the whole project as it would have anyway. About 6 s less for a new warehouse's first
-    dbt command."""
-    source = dbt_project.manifest_path.parent / PARTIAL_PARSE_FILE
+    dbt command. `source`: another target folder to start from."""
+    source = (source or dbt_project.manifest_path.parent) / PARTIAL_PARSE_FILE
     destination = target_path / PARTIAL_PARSE_FILE
     if destination.exists() or not source.exists():
         return

@@ -33,15 +33,13 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from graphlib import TopologicalSorter
-from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 
 from orchestration.privacy.keys import KEY_FILE_ENV
-from orchestration.project import PROJECT_INPUTS, REPO_ROOT
+from orchestration.project import PROJECT_INPUTS, REPO_ROOT, project_fingerprint
 from orchestration.settings import Settings
 
 if TYPE_CHECKING:
@@ -65,9 +63,8 @@ NOT_INPUTS = (
     "JOURNEY_RUN_WINDOW_END",
 )
 # What builds the tables besides the project's dbt files: this package, and the libraries
-# that run the SQL and the fits.
+# that run the SQL and the fits (project.LIBRARIES).
 CODE_PACKAGE = "orchestration"
-LIBRARIES = ("dbt-core", "dbt-duckdb", "duckdb", "dagster-dbt", "numpy", "scipy")
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -207,32 +204,6 @@ def code_fingerprint() -> str:
     """sha256 of every file the dbt project is parsed from, of this package's Python files,
     and of the versions of the libraries that build the tables (computed once a process)."""
     return project_fingerprint(REPO_ROOT, [*PROJECT_INPUTS, CODE_PACKAGE])
-
-
-def project_fingerprint(root: Path, names: list[str]) -> str:
-    """sha256 of the files `names` (files or folders under `root`; compiled Python left
-    out) and of the versions of LIBRARIES."""
-    digest = hashlib.sha256()
-    for path in sorted(_files([root / name for name in names])):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    for library in LIBRARIES:
-        digest.update(f"{library}=={metadata.version(library)}\0".encode())
-    return digest.hexdigest()
-
-
-def _files(paths: list[Path]) -> list[Path]:
-    found = []
-    for path in paths:
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
-            found += [
-                p
-                for p in path.rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-            ]
-    return found
 
 
 def raw_digests(con: duckdb.DuckDBPyConnection) -> list[list]:

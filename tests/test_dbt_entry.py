@@ -95,27 +95,39 @@ def test_the_pipeline_runs_journey_dbt_installed_with_the_project():
     assert script.with_name("dbt") == Path(dbt_executable())
 
 
-def test_a_new_warehouse_starts_from_the_partial_parsing_state_of_the_asset_graph(tmp_path):
-    # The suite's session parsed the project into target/ (conftest.py, prepare_manifest) for
-    # the default warehouse folder; a warehouse elsewhere, with that state, parses nothing.
-    warehouse = tmp_path / "elsewhere"
-    target = warehouse / "dbt_target"
-    seed_partial_parsing(target)
-    state = dbt_project.manifest_path.parent / PARTIAL_PARSE_FILE
-    assert (target / PARTIAL_PARSE_FILE).read_bytes() == state.read_bytes()
-    parse = [pipeline_dbt_executable(), "parse", "--target", DBT_TARGET, "--no-write-json"]
-    parse += ["--target-path", str(target), "--debug", "--log-level-file", "none"]
-    environment = {**os.environ, "JOURNEY_WAREHOUSE_DIR": str(warehouse)}
-    result = subprocess.run(
-        parse, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, check=True
-    )
-    assert "Unable to do partial parsing" not in result.stdout, result.stdout
-    assert "Partial parsing enabled, no changes found, skipping parsing" in result.stdout
+def test_a_new_warehouse_starts_from_the_partial_parsing_state_of_another(tmp_path):
+    # A new warehouse's target folder gets the state of target/ (the asset graph's parse);
+    # here of another warehouse parsed with the same settings (those of the session may
+    # differ from this process's: a fixture's), which must apply whatever the folder.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
 
-    # A target folder with its own state keeps it.
+    def parse(warehouse: Path) -> str:
+        command = [pipeline_dbt_executable(), "parse", "--target", DBT_TARGET]
+        command += ["--no-write-json", "--target-path", str(warehouse / "dbt_target")]
+        command += ["--debug", "--log-level-file", "none"]
+        return subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env={**environment, "JOURNEY_WAREHOUSE_DIR": str(warehouse)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    parse(tmp_path / "first")
+    target = tmp_path / "elsewhere" / "dbt_target"
+    seed_partial_parsing(target, source=tmp_path / "first" / "dbt_target")
+    output = parse(tmp_path / "elsewhere")
+    assert "Unable to do partial parsing" not in output, output
+    assert "Partial parsing enabled, no changes found, skipping parsing" in output
+
+    # A target folder with its own state keeps it; by default the state comes from target/.
     (target / PARTIAL_PARSE_FILE).write_bytes(b"its own")
     seed_partial_parsing(target)
     assert (target / PARTIAL_PARSE_FILE).read_bytes() == b"its own"
+    seed_partial_parsing(tmp_path / "third")
+    state = dbt_project.manifest_path.parent / PARTIAL_PARSE_FILE
+    assert (tmp_path / "third" / PARTIAL_PARSE_FILE).read_bytes() == state.read_bytes()
 
 
 def test_the_state_check_differs_from_dbts_only_by_the_warehouse_folder():
