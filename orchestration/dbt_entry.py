@@ -1,5 +1,5 @@
 """`journey-dbt`: dbt's command line as the pipeline runs it (the dbt resource's executable),
-with two changes that change nothing dbt builds or prints.
+with changes that change nothing dbt builds or prints.
 
 dbt formats every event it fires (as JSON, for the structured output dagster-dbt reads)
 before the logger's level decides whether to print it: about 17 events a node, most of

@@ -48,10 +48,15 @@ def _gone(pid: int, seconds: float = 60) -> bool:
 
 
 def _wait_for(path: Path, seconds: float = 60) -> None:
+    """Until the command has written `path` (a file exists empty before it is written)."""
     deadline = time.monotonic() + seconds
-    while not path.exists() and time.monotonic() < deadline:
+    while not _written(path) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert path.exists(), "the command did not start"
+    assert _written(path), "the command did not start"
+
+
+def _written(path: Path) -> bool:
+    return path.exists() and path.read_text().strip() != ""
 
 
 def test_the_command_has_the_clients_arguments_environment_folder_streams_and_exit_code(
