@@ -131,7 +131,6 @@ def _run_child(request: dict, fds: list[int], entry: Callable[[], object], mask)
         os.close(fd)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -152,6 +151,9 @@ def _run_child(request: dict, fds: list[int], entry: Callable[[], object], mask)
     # Python's stream objects stay: they write to descriptors 0-2, now the client's. The
     # server runs unbuffered (python -u), as dagster-dbt asks of dbt (PYTHONUNBUFFERED=1).
     try:
+        # A signal forwarded while they were blocked arrives here: an interrupt before the
+        # command began ends it as one during it would.
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         entry()
         code = 0
     except SystemExit as exc:

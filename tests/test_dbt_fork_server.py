@@ -5,6 +5,7 @@ run's dbt commands go through it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -53,6 +54,19 @@ def _wait_for(path: Path, seconds: float = 60) -> None:
     while not _written(path) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _written(path), "the command did not start"
+
+
+def _wait_until_it_connects(pid: int, seconds: float = 60) -> None:
+    """Until the client has opened its socket to the server, which it does once its
+    handlers for SIGINT and SIGTERM are in place (Linux: /proc/<pid>/fd)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+            if any(link.startswith("socket:") for link in links):
+                return
+        time.sleep(0.01)
+    raise AssertionError("the client never opened its socket")
 
 
 def _written(path: Path) -> bool:
@@ -124,7 +138,9 @@ def test_an_interrupt_before_the_command_started_still_stops_it(tmp_path):
     pid_file = tmp_path / "pid"
     with dbt_fork_server.fork_server(PROBE) as address:
         client = _client(address, "wait", str(pid_file), cwd=REPO)
-        time.sleep(0.5)  # connected; the server is still importing dbt
+        # Connected, its handlers in place (a loaded machine takes more than half a second
+        # to start it); the server is still importing dbt.
+        _wait_until_it_connects(client.pid)
         assert not pid_file.exists()
         client.send_signal(signal.SIGINT)
         client.wait(timeout=60)
